@@ -1,0 +1,77 @@
+"""One logging sink, several writers: stdout summaries, a JSONL file, TensorBoard.
+
+Keys are prefixed by level, e.g. ``train/high/loss`` and ``train/low/loss``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Writer(Protocol):
+    def write(self, step: int, scalars: Mapping[str, float]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class JsonlWriter:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = self.path.open("a", encoding="utf-8")
+
+    def write(self, step: int, scalars: Mapping[str, float]) -> None:
+        row = {"step": step, **{k: float(v) for k, v in scalars.items()}}
+        self._handle.write(json.dumps(row) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class TensorBoardWriter:
+    def __init__(self, folder: str | Path) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self._writer = SummaryWriter(log_dir=str(folder))
+
+    def write(self, step: int, scalars: Mapping[str, float]) -> None:
+        for key, value in scalars.items():
+            self._writer.add_scalar(key, float(value), step)
+
+    def close(self) -> None:
+        self._writer.flush()
+        self._writer.close()
+
+
+class Logger:
+    """Fans scalars out to every writer; ``close`` flushes them all."""
+
+    def __init__(self, writers: list[Writer] | None = None) -> None:
+        self.writers = list(writers or [])
+
+    @classmethod
+    def for_run(cls, run_dir: str | Path, tensorboard: bool = True) -> Logger:
+        run_dir = Path(run_dir)
+        writers: list[Writer] = [JsonlWriter(run_dir / "metrics.jsonl")]
+        if tensorboard:
+            writers.append(TensorBoardWriter(run_dir / "tb"))
+        return cls(writers)
+
+    def log(self, step: int, scalars: Mapping[str, Any]) -> None:
+        clean = {k: float(v) for k, v in scalars.items() if v is not None}
+        for writer in self.writers:
+            writer.write(step, clean)
+
+    def close(self) -> None:
+        for writer in self.writers:
+            writer.close()
+
+    def __enter__(self) -> Logger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

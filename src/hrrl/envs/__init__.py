@@ -1,0 +1,37 @@
+"""Environments, registered with Gymnasium under ``hrrl/...`` ids.
+
+Nothing in ``envs/`` imports from ``agents/``. An id is registered only when its module is
+installed, so ``gymnasium.make`` never points at a missing class.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import gymnasium
+
+_ENVS = {
+    # id: (module, class, extra registration kwargs)
+    "hrrl/NumberLine-v0": ("hrrl.envs.numberline", "NumberLineEnv", {}),
+    "hrrl/FourRooms-v0": ("hrrl.envs.four_rooms", "FourRoomsEnv", {}),
+    "hrrl/StochasticChain-v0": ("hrrl.envs.chain", "StochasticChainEnv", {}),
+    "hrrl/PointMaze-v0": ("hrrl.envs.point_maze", "PointMazeEnv", {}),
+    "hrrl/BitFlip-v0": ("hrrl.envs.bitflip", "BitFlipEnv", {}),
+    "hrrl/Nav2D-v0": ("hrrl.envs.nav2d", "Nav2DEnv", {}),
+    "hrrl/BernoulliBandit-v0": ("hrrl.envs.bandits", "BernoulliBanditEnv", {}),
+}
+
+
+def registered_ids() -> list[str]:
+    """The ``hrrl/...`` ids whose modules are present."""
+    return [env_id for env_id in _ENVS if env_id in gymnasium.registry]
+
+
+def _register_all() -> None:
+    for env_id, (module, cls, kwargs) in _ENVS.items():
+        if env_id in gymnasium.registry or importlib.util.find_spec(module) is None:
+            continue
+        gymnasium.register(id=env_id, entry_point=f"{module}:{cls}", **kwargs)
+
+
+_register_all()

@@ -1,0 +1,1 @@
+"""Exact answers: number-line shortest paths and value iteration for tabular models."""
