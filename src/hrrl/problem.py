@@ -48,9 +48,13 @@ class Problem:
         target = _as_int(self.target, "target")
         start = _as_int(self.start, "start")
         actions = tuple(_as_int(a, "action") for a in _as_list(self.actions, "actions"))
-        forbidden_list = [_as_int(f, "forbidden state") for f in _as_list(self.forbidden, "forbidden")]
+        forbidden_list = [
+            _as_int(f, "forbidden state") for f in _as_list(self.forbidden, "forbidden")
+        ]
         if len(forbidden_list) > MAX_FORBIDDEN:
-            raise InputError(f"{len(forbidden_list)} forbidden states is more than the limit of {MAX_FORBIDDEN}")
+            raise InputError(
+                f"{len(forbidden_list)} forbidden states is more than the limit of {MAX_FORBIDDEN}"
+            )
         forbidden = frozenset(forbidden_list)
         if not actions:
             raise InputError("actions must not be empty")
@@ -61,7 +65,9 @@ class Problem:
             raise InputError(f"actions must be distinct; repeated: {dupes}")
         for name, value in (("target", target), ("start", start)):
             if abs(value) > MAX_COORDINATE:
-                raise InputError(f"{name} {value} is beyond the supported range ±{MAX_COORDINATE:,}")
+                raise InputError(
+                    f"{name} {value} is beyond the supported range ±{MAX_COORDINATE:,}"
+                )
         if any(abs(a) > MAX_COORDINATE for a in actions):
             raise InputError(f"actions beyond the supported range ±{MAX_COORDINATE:,}")
         if target == start:
@@ -73,6 +79,8 @@ class Problem:
         budget = _as_int(self.max_steps, "max_steps")
         if budget < 0:
             raise InputError(f"max_steps must be at least 1, got {budget}")
+        if budget > MAX_COORDINATE:
+            raise InputError(f"max_steps {budget} is beyond the supported limit {MAX_COORDINATE:,}")
         if budget == 0:
             budget = default_max_steps(start, target, actions)
         object.__setattr__(self, "target", target)
@@ -135,7 +143,6 @@ class Problem:
             id=str(obj.get("id", default_id)),
             extra=extra,
         )
-
 
 
 def make_problem(

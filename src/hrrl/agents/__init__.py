@@ -1,0 +1,1 @@
+"""Learners, one module (or small package) per method."""

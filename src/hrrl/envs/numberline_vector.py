@@ -1,0 +1,203 @@
+"""``NumberLineVectorEnv``: N independent number-line problems stepped at once in numpy.
+
+Follows Gymnasium's ``VectorEnv`` API, autoreset included (``NEXT_STEP``, the default, as in
+``SyncVectorEnv``; ``SAME_STEP``; or ``DISABLED`` with ``reset(options={"reset_mask": m})``).
+Sub-env ``i`` behaves exactly like a :class:`~hrrl.envs.numberline.NumberLineEnv` seeded with
+``seed + i``: same problems, same observations, rewards and episode ends, step for step (tested).
+
+Everything a policy needs is public: ``position``, ``steps``, ``target``, ``start``, ``budget``,
+``moves`` (N, K), ``problems`` and :meth:`is_forbidden`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from hrrl.envs.numberline import PAPER_EXAMPLE, ProblemSampler, observation_space
+from hrrl.envs.numberline_dynamics import ForbiddenIndex, advance, direction
+from hrrl.envs.rewards import DEFAULT_REWARD, RewardFn, Transition, get_reward
+from hrrl.problem import Problem
+
+
+class NumberLineVectorEnv(VectorEnv):
+    """N number-line problems in numpy; see the module docstring.
+
+    Give ``problems`` (one per sub-env, or one shared by ``num_envs``) or a ``sampler`` with
+    ``num_envs`` (each sub-env draws a new problem from its own generator at every reset).
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        problems: Sequence[Problem] | Problem | None = None,
+        *,
+        num_envs: int | None = None,
+        sampler: ProblemSampler | None = None,
+        reward: str | RewardFn = DEFAULT_REWARD,
+        gamma: float = 1.0,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    ) -> None:
+        if isinstance(problems, Problem):
+            problems = [problems] * (num_envs or 1)
+        if problems is None and sampler is None:
+            problems = [PAPER_EXAMPLE] * (num_envs or 1)
+        if sampler is not None:
+            if problems is not None:
+                raise ValueError("give problems or a sampler, not both")
+            if not num_envs:
+                raise ValueError("a sampler needs num_envs")
+            problems = [sampler(np.random.default_rng(0))] * num_envs
+        assert problems is not None
+        self.num_envs = len(problems)
+        self._sampler = sampler
+        self.reward_fn = get_reward(reward, gamma)
+        self.autoreset_mode = AutoresetMode(autoreset_mode)
+        self.metadata = {"autoreset_mode": self.autoreset_mode}
+        k = len(problems[0].actions)
+        self.single_action_space = spaces.Discrete(k)
+        self.single_observation_space = observation_space()
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        n = self.num_envs
+        self.problems: list[Problem] = list(problems)
+        self.position = np.zeros(n, dtype=np.int64)
+        self.steps = np.zeros(n, dtype=np.int64)
+        self.target = np.zeros(n, dtype=np.int64)
+        self.start = np.zeros(n, dtype=np.int64)
+        self.budget = np.zeros(n, dtype=np.int64)
+        self.sign = np.zeros(n, dtype=np.int64)
+        self.largest = np.zeros(n, dtype=np.int64)
+        self.moves = np.zeros((n, k), dtype=np.int64)
+        self._env_index = np.arange(n, dtype=np.int64)
+        self._forbidden_keys: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n
+        self._forbidden = ForbiddenIndex.build([])
+        self._rngs: list[np.random.Generator] = [np.random.default_rng() for _ in range(n)]
+        self._needs_reset = np.zeros(n, dtype=bool)
+        for i, problem in enumerate(self.problems):
+            self._set_problem(i, problem)
+        self._rebuild_forbidden()
+
+    # ---- problems ------------------------------------------------------------------------
+    def _set_problem(self, i: int, problem: Problem) -> None:
+        if len(problem.actions) != self.moves.shape[1]:
+            raise ValueError(
+                f"problem {problem.id or i} has {len(problem.actions)} actions, "
+                f"the env was built for {self.moves.shape[1]}"
+            )
+        self.problems[i] = problem
+        self.target[i] = problem.target
+        self.start[i] = problem.start
+        self.budget[i] = problem.max_steps
+        self.sign[i] = direction(problem)
+        self.largest[i] = max(abs(a) for a in problem.actions)
+        self.moves[i] = problem.actions
+        self._forbidden_keys[i] = ForbiddenIndex.env_keys(i, problem.forbidden)
+
+    def _rebuild_forbidden(self) -> None:
+        self._forbidden = ForbiddenIndex.build(self._forbidden_keys)
+
+    def is_forbidden(self, env_index: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Whether each position is forbidden in the given sub-env (shapes broadcast)."""
+        return self._forbidden.contains(env_index, positions)
+
+    def _reset_envs(self, mask: np.ndarray, problems: Sequence[Problem] | None = None) -> None:
+        idx = np.flatnonzero(mask)
+        if problems is not None:
+            for i in idx:
+                self._set_problem(int(i), problems[int(i)])
+        elif self._sampler is not None:
+            for i in idx:
+                self._set_problem(int(i), self._sampler(self._rngs[int(i)]))
+        if problems is not None or self._sampler is not None:
+            self._rebuild_forbidden()
+        self.position[idx] = self.start[idx]
+        self.steps[idx] = 0
+        self._needs_reset[idx] = False
+
+    def _obs(self) -> np.ndarray:
+        return np.stack([self.position, self.target, self.budget - self.steps], axis=1)
+
+    # ---- the VectorEnv API ----------------------------------------------------------------
+    def reset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        options = options or {}
+        if seed is not None:
+            seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else seed
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"{len(seeds)} seeds for {self.num_envs} envs")
+            for i, s in enumerate(seeds):
+                if s is not None:
+                    self._rngs[i] = seeding.np_random(s)[0]
+        mask = np.asarray(options.get("reset_mask", np.ones(self.num_envs, dtype=bool)))
+        problems = options.get("problems")
+        if problems is not None and len(problems) != self.num_envs:
+            raise ValueError(f"{len(problems)} problems for {self.num_envs} envs")
+        self._reset_envs(mask, problems)
+        return self._obs(), {}
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        actions = np.asarray(actions, dtype=np.int64)
+        n = self.num_envs
+        rewards = np.zeros(n, dtype=np.float64)
+        terminated = np.zeros(n, dtype=bool)
+        truncated = np.zeros(n, dtype=bool)
+        outcome = np.zeros(n, dtype=np.int8)
+        resetting = (
+            self._needs_reset.copy()
+            if self.autoreset_mode == AutoresetMode.NEXT_STEP
+            else (np.zeros(n, dtype=bool))
+        )
+        active = ~resetting
+        idx = np.flatnonzero(active)
+        move = self.moves[idx, actions[idx]]
+        landing = self.position[idx] + move
+        result = advance(
+            self.position[idx],
+            self.steps[idx],
+            move,
+            self.target[idx],
+            self.budget[idx],
+            self.sign[idx],
+            self._forbidden.contains(idx, landing),
+        )
+        rewards[idx] = self.reward_fn(
+            Transition(
+                prev=self.position[idx],
+                new=result.new,
+                step=result.steps,
+                outcome=result.outcome,
+                target=self.target[idx],
+                max_steps=self.budget[idx],
+                largest_move=self.largest[idx],
+            )
+        )
+        self.position[idx] = result.new
+        self.steps[idx] = result.steps
+        terminated[idx] = result.terminated
+        truncated[idx] = result.truncated
+        outcome[idx] = result.outcome
+        infos: dict[str, Any] = {"outcome": outcome, "_outcome": active}
+        done = terminated | truncated
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            if resetting.any():
+                self._reset_envs(resetting)
+            self._needs_reset = done
+        elif self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
+            infos["final_obs"] = self._obs()
+            infos["_final_obs"] = done
+            self._reset_envs(done)
+        return self._obs(), rewards, terminated, truncated, infos

@@ -1,0 +1,263 @@
+"""Evaluate a method on a problem suite: solver verdicts, batched rollouts, validated paths.
+
+For every problem the exact solver runs first: problems it proves infeasible are reported
+``infeasible`` with its reason and never rolled out. Feasible problems are rolled out together in
+:class:`NumberLineVectorEnv` batches (grouped by budget, so long problems do not hold short ones
+and memory stays bounded); every path is validated by the independent path checker. Result rows
+follow ``shared/SPEC.md``.
+
+``elapsed_s`` of a rolled-out row is the wall time of its batch divided by the batch size, plus
+its own solver time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from hrrl.envs.numberline_vector import NumberLineVectorEnv
+from hrrl.errors import InputError
+from hrrl.policies import NumberLinePolicy
+from hrrl.problem import Problem
+from hrrl.solvers.checker import check_path, check_trajectory
+from hrrl.solvers.numberline import Solution, solve
+from hrrl.suites.jsonl import ParsedLine
+
+MAX_BATCH_CELLS = 20_000_000
+"""Upper bound on (steps × problems) recorded per rollout batch (positions are int64)."""
+
+
+@dataclass(frozen=True)
+class Rollout:
+    path: list[int]
+    solved: bool
+
+
+def rollout(
+    problems: Sequence[Problem],
+    policy: NumberLinePolicy,
+    progress: Callable[[int], None] | None = None,
+) -> list[Rollout]:
+    """Run ``policy`` greedily on every problem; problems are batched by budget and action count."""
+    results: list[Rollout | None] = [None] * len(problems)
+    for batch in _batches(problems):
+        for index, outcome in zip(
+            batch, _rollout_batch([problems[i] for i in batch], policy), strict=True
+        ):
+            results[index] = outcome
+        if progress is not None:
+            progress(len(batch))
+    return [r for r in results if r is not None]
+
+
+def _batches(problems: Sequence[Problem]) -> list[list[int]]:
+    """Indices grouped by action count, sorted by budget, cut so steps × size stays bounded."""
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, p in enumerate(problems):
+        groups[len(p.actions)].append(i)
+    batches: list[list[int]] = []
+    for indices in groups.values():
+        indices.sort(key=lambda i: problems[i].max_steps)
+        current: list[int] = []
+        for i in indices:
+            longest = problems[i].max_steps + 1
+            if current and longest * (len(current) + 1) > MAX_BATCH_CELLS:
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+    return batches
+
+
+def _rollout_batch(problems: list[Problem], policy: NumberLinePolicy) -> list[Rollout]:
+    env = NumberLineVectorEnv(problems, autoreset_mode=AutoresetMode.DISABLED, reward="sparse")
+    env.reset(seed=0)
+    policy.begin(env)
+    n = len(problems)
+    horizon = max(p.max_steps for p in problems)
+    trace = np.empty((horizon + 1, n), dtype=np.int64)
+    trace[0] = env.position
+    length = np.zeros(n, dtype=np.int64)
+    solved = np.zeros(n, dtype=bool)
+    running = np.ones(n, dtype=bool)
+    for t in range(1, horizon + 1):
+        actions = np.asarray(policy.act(env), dtype=np.int64)
+        _, _, terminated, truncated, info = env.step(_masked(actions, running))
+        trace[t] = env.position
+        stepped = running.copy()
+        length[stepped] = t
+        solved |= stepped & (info["outcome"] == 1)
+        running &= ~(terminated | truncated)
+        if not running.any():
+            break
+        # Finished sub-envs must not move again: freeze them by re-setting their position.
+        _freeze(env, ~running, trace[length, np.arange(n)], length)
+    return [Rollout(trace[: length[i] + 1, i].tolist(), bool(solved[i])) for i in range(n)]
+
+
+def _masked(actions: np.ndarray, running: np.ndarray) -> np.ndarray:
+    return np.where(running, actions, 0)
+
+
+def _freeze(
+    env: NumberLineVectorEnv, done: np.ndarray, positions: np.ndarray, length: np.ndarray
+) -> None:
+    """Keep finished sub-envs where they ended (their later moves are discarded anyway)."""
+    env.position[done] = positions[done]
+    env.steps[done] = length[done]
+
+
+def optimal_rows(problems: Sequence[ParsedLine]) -> list[dict[str, Any]]:
+    """Result rows of the exact solver itself (``--method optimal``)."""
+    return evaluate(problems, None)
+
+
+def evaluate(
+    lines: Sequence[ParsedLine],
+    policy: NumberLinePolicy | None,
+    progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """SPEC result rows for each parsed line, in input order (``policy=None``: the solver)."""
+    rows: list[dict[str, Any] | None] = [None] * len(lines)
+    verdicts: dict[int, tuple[Solution, float]] = {}
+    to_roll: list[int] = []
+    for i, line in enumerate(lines):
+        if line.problem is None:
+            rows[i] = _row(line.id, "error", None, None, None, line.error, 0.0, line.raw)
+            continue
+        started = time.perf_counter()
+        try:
+            verdict = solve(line.problem)
+        except InputError as exc:
+            rows[i] = _row(line.id, "error", None, None, None, str(exc), 0.0, line.raw)
+            continue
+        elapsed = time.perf_counter() - started
+        if not verdict.feasible:
+            rows[i] = _row(
+                line.id, "infeasible", None, None, None, verdict.reason, elapsed, line.raw
+            )
+        elif policy is None:
+            assert verdict.path is not None
+            path = list(verdict.path)
+            _assert_valid(line.problem, path, solved=True)
+            rows[i] = _row(
+                line.id, "solved", len(path) - 1, path, verdict.steps, None, elapsed, line.raw
+            )
+        else:
+            verdicts[i] = (verdict, elapsed)
+            to_roll.append(i)
+    if policy is not None and to_roll:
+        problems = [lines[i].problem for i in to_roll]
+        started = time.perf_counter()
+        outcomes = rollout([p for p in problems if p is not None], policy, progress)
+        share = (time.perf_counter() - started) / len(to_roll)
+        for i, outcome in zip(to_roll, outcomes, strict=True):
+            problem = lines[i].problem
+            assert problem is not None
+            verdict, solver_time = verdicts[i]
+            _assert_valid(problem, outcome.path, outcome.solved)
+            status = "solved" if outcome.solved else "failed"
+            reason = None if outcome.solved else _failure_reason(problem, outcome.path)
+            rows[i] = _row(
+                lines[i].id,
+                status,
+                len(outcome.path) - 1,
+                outcome.path,
+                verdict.steps,
+                reason,
+                solver_time + share,
+                lines[i].raw,
+            )
+    return [r for r in rows if r is not None]
+
+
+def _assert_valid(problem: Problem, path: list[int], solved: bool) -> None:
+    verdict = check_path(problem, path) if solved else check_trajectory(problem, path)
+    if not verdict:
+        raise AssertionError(f"invalid path for {problem.id!r}: {verdict.reason}")
+
+
+def _failure_reason(problem: Problem, path: list[int]) -> str:
+    end = path[-1]
+    if end in problem.forbidden:
+        return f"landed on the forbidden state {end} at step {len(path) - 1}"
+    if problem.monotone and (end - problem.target) * (problem.target - problem.start) > 0:
+        return f"passed the target: reached {end} at step {len(path) - 1}"
+    return f"budget of {problem.max_steps} steps spent at position {end}"
+
+
+def _row(
+    problem_id: str,
+    status: str,
+    steps: int | None,
+    path: list[int] | None,
+    optimal: int | None,
+    reason: str | None,
+    elapsed: float,
+    raw: dict[str, Any] | None,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": problem_id,
+        "status": status,
+        "steps": steps,
+        "path": path,
+        "optimal_steps": optimal,
+        "reason": reason,
+        "elapsed_s": round(elapsed, 6),
+    }
+    for key, value in (raw or {}).items():
+        if key not in row and key not in ("target", "forbidden", "actions", "max_steps", "start"):
+            row[key] = value
+    return row
+
+
+@dataclass(frozen=True)
+class CategorySummary:
+    category: str
+    problems: int
+    feasible: int
+    solved: int
+    infeasible: int
+    errors: int
+    mean_efficiency: float
+    """Mean of optimal_steps / steps over solved problems."""
+    mean_steps: float
+
+    @property
+    def success_rate(self) -> float:
+        return self.solved / self.feasible if self.feasible else float("nan")
+
+
+def summarize(rows: Sequence[dict[str, Any]]) -> list[CategorySummary]:
+    """Per-category summary (``category`` key, or ``all``), plus an ``all`` row last."""
+    by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_category[str(row.get("category") or "all")].append(row)
+    names = sorted(by_category)
+    summaries = [_summary(name, by_category[name]) for name in names]
+    if len(names) > 1:
+        summaries.append(_summary("all", list(rows)))
+    return summaries
+
+
+def _summary(name: str, rows: list[dict[str, Any]]) -> CategorySummary:
+    solved = [r for r in rows if r["status"] == "solved"]
+    feasible = [r for r in rows if r["status"] in ("solved", "failed")]
+    eff = [r["optimal_steps"] / r["steps"] for r in solved if r["steps"]]
+    return CategorySummary(
+        category=name,
+        problems=len(rows),
+        feasible=len(feasible),
+        solved=len(solved),
+        infeasible=sum(r["status"] == "infeasible" for r in rows),
+        errors=sum(r["status"] == "error" for r in rows),
+        mean_efficiency=float(np.mean(eff)) if eff else float("nan"),
+        mean_steps=float(np.mean([r["steps"] for r in solved])) if solved else float("nan"),
+    )
