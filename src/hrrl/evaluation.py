@@ -22,6 +22,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
+from hrrl.envs.rewards import SUCCESS
 from hrrl.errors import InputError
 from hrrl.policies import NumberLinePolicy
 from hrrl.problem import Problem
@@ -29,8 +30,8 @@ from hrrl.solvers.checker import check_path, check_trajectory
 from hrrl.solvers.numberline import Solution, solve
 from hrrl.suites.jsonl import ParsedLine
 
-MAX_BATCH_CELLS = 20_000_000
-"""Upper bound on (steps × problems) recorded per rollout batch (positions are int64)."""
+BATCH_SIZE = 4096
+"""Problems rolled out together (sorted by budget, so long problems share batches)."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,11 @@ def rollout(
     policy: NumberLinePolicy,
     progress: Callable[[int], None] | None = None,
 ) -> list[Rollout]:
-    """Run ``policy`` greedily on every problem; problems are batched by budget and action count."""
+    """Run ``policy`` on every problem; problems are batched by action count and budget."""
     results: list[Rollout | None] = [None] * len(problems)
     for batch in _batches(problems):
-        for index, outcome in zip(
-            batch, _rollout_batch([problems[i] for i in batch], policy), strict=True
-        ):
+        outcomes = _rollout_batch([problems[i] for i in batch], policy)
+        for index, outcome in zip(batch, outcomes, strict=True):
             results[index] = outcome
         if progress is not None:
             progress(len(batch))
@@ -57,23 +57,22 @@ def rollout(
 
 
 def _batches(problems: Sequence[Problem]) -> list[list[int]]:
-    """Indices grouped by action count, sorted by budget, cut so steps × size stays bounded."""
+    """Indices grouped by action count, sorted by budget, at most ``BATCH_SIZE`` per batch."""
     groups: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(problems):
         groups[len(p.actions)].append(i)
     batches: list[list[int]] = []
     for indices in groups.values():
         indices.sort(key=lambda i: problems[i].max_steps)
-        current: list[int] = []
-        for i in indices:
-            longest = problems[i].max_steps + 1
-            if current and longest * (len(current) + 1) > MAX_BATCH_CELLS:
-                batches.append(current)
-                current = []
-            current.append(i)
-        if current:
-            batches.append(current)
+        batches.extend(indices[k : k + BATCH_SIZE] for k in range(0, len(indices), BATCH_SIZE))
     return batches
+
+
+def horizon(problem: Problem) -> int:
+    """Most moves an episode can last: the budget, or fewer when every move goes one way."""
+    if problem.monotone:
+        return min(problem.max_steps, problem.gap // min(abs(a) for a in problem.actions) + 1)
+    return problem.max_steps
 
 
 def _rollout_batch(problems: list[Problem], policy: NumberLinePolicy) -> list[Rollout]:
@@ -81,37 +80,50 @@ def _rollout_batch(problems: list[Problem], policy: NumberLinePolicy) -> list[Ro
     env.reset(seed=0)
     policy.begin(env)
     n = len(problems)
-    horizon = max(p.max_steps for p in problems)
-    trace = np.empty((horizon + 1, n), dtype=np.int64)
-    trace[0] = env.position
-    length = np.zeros(n, dtype=np.int64)
+    segments = _Segments()
     solved = np.zeros(n, dtype=bool)
     running = np.ones(n, dtype=bool)
-    for t in range(1, horizon + 1):
-        actions = np.asarray(policy.act(env), dtype=np.int64)
-        _, _, terminated, truncated, info = env.step(_masked(actions, running))
-        trace[t] = env.position
-        stepped = running.copy()
-        length[stepped] = t
-        solved |= stepped & (info["outcome"] == 1)
-        running &= ~(terminated | truncated)
-        if not running.any():
-            break
-        # Finished sub-envs must not move again: freeze them by re-setting their position.
-        _freeze(env, ~running, trace[length, np.arange(n)], length)
-    return [Rollout(trace[: length[i] + 1, i].tolist(), bool(solved[i])) for i in range(n)]
+    act_repeat = getattr(policy, "act_repeat", None)
+    while running.any():
+        idx = np.flatnonzero(running)
+        if act_repeat is not None:
+            actions, repeats = act_repeat(env)
+            repeats = np.asarray(repeats, dtype=np.int64)[idx]
+        else:
+            actions, repeats = policy.act(env), np.ones(idx.size, dtype=np.int64)
+        actions = np.asarray(actions, dtype=np.int64)[idx]
+        start = env.position[idx].copy()
+        made, terminated, truncated, outcome = env.repeat_moves(idx, actions, repeats)
+        segments.add(idx, start, env.moves[idx, actions], made)
+        solved[idx] |= outcome == SUCCESS
+        running[idx] = ~(terminated | truncated)
+    paths = segments.paths(n, [p.start for p in problems])
+    return [Rollout(paths[i], bool(solved[i])) for i in range(n)]
 
 
-def _masked(actions: np.ndarray, running: np.ndarray) -> np.ndarray:
-    return np.where(running, actions, 0)
+class _Segments:
+    """Runs of equal moves per sub-env, expanded into paths at the end (memory ∝ decisions)."""
 
+    def __init__(self) -> None:
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
-def _freeze(
-    env: NumberLineVectorEnv, done: np.ndarray, positions: np.ndarray, length: np.ndarray
-) -> None:
-    """Keep finished sub-envs where they ended (their later moves are discarded anyway)."""
-    env.position[done] = positions[done]
-    env.steps[done] = length[done]
+    def add(self, env: np.ndarray, start: np.ndarray, move: np.ndarray, count: np.ndarray) -> None:
+        self._parts.append((env.copy(), start.copy(), move.copy(), count.copy()))
+
+    def paths(self, n: int, starts: Sequence[int]) -> list[list[int]]:
+        if not self._parts:
+            return [[s] for s in starts]
+        env, start, move, count = (np.concatenate(x) for x in zip(*self._parts, strict=True))
+        order = np.argsort(env, kind="stable")
+        env, start, move, count = env[order], start[order], move[order], count[order]
+        total = int(count.sum())
+        seg_of_step = np.repeat(np.arange(count.size), count)
+        first_step = np.cumsum(count) - count
+        k = np.arange(total) - first_step[seg_of_step] + 1
+        positions = start[seg_of_step] + move[seg_of_step] * k
+        per_env = np.bincount(env, weights=count, minlength=n).astype(np.int64)
+        bounds = np.concatenate(([0], np.cumsum(per_env)))
+        return [[starts[i], *positions[bounds[i] : bounds[i + 1]].tolist()] for i in range(n)]
 
 
 def optimal_rows(problems: Sequence[ParsedLine]) -> list[dict[str, Any]]:
@@ -239,7 +251,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[CategorySummary]:
     """Per-category summary (``category`` key, or ``all``), plus an ``all`` row last."""
     by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_category[str(row.get("category") or "all")].append(row)
+        by_category[str(row.get("category") or "uncategorized")].append(row)
     names = sorted(by_category)
     summaries = [_summary(name, by_category[name]) for name in names]
     if len(names) > 1:

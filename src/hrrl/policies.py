@@ -4,6 +4,13 @@ A policy acts on a :class:`~hrrl.envs.numberline_vector.NumberLineVectorEnv` (po
 moves, problems and ``is_forbidden`` are public there) and returns one action index per sub-env;
 actions of finished sub-envs are ignored. ``begin`` is called once after the env is reset with a
 new batch of problems, so hierarchical policies can set up per-problem state.
+
+Optional fast path for long problems: a policy may also define
+``act_repeat(env) -> (actions, repeats)``, promising that for each sub-env it would choose the same
+action ``repeats[i]`` times in a row (e.g. because nothing its decision depends on changes over
+those moves). Rollouts then make those moves in one call; the environment still checks every
+landing and stops the run at the first move that ends the episode, so results are identical to
+acting step by step.
 """
 
 from __future__ import annotations
@@ -61,6 +68,23 @@ class GreedyPolicy:
         none_safe = np.isinf(distance.min(axis=1))
         best[none_safe] = np.abs(env.moves[none_safe]).argmax(axis=1)
         return best
+
+    def act_repeat(self, env: NumberLineVectorEnv) -> tuple[np.ndarray, np.ndarray]:
+        """While the largest move toward the target lands safely, greedy keeps taking it: the run
+        lasts until the first landing that is forbidden or past the target."""
+        actions = self.act(env)
+        largest = np.abs(env.moves).argmax(axis=1)
+        rows = np.arange(env.num_envs)
+        move = env.moves[rows, actions]
+        cruising = (actions == largest) & (env.sign != 0)
+        repeats = np.ones(env.num_envs, dtype=np.int64)
+        idx = np.flatnonzero(cruising)
+        if idx.size:
+            before_target = np.abs(env.target[idx] - env.position[idx]) // np.abs(move[idx])
+            repeats[idx] = np.maximum(
+                env.clear_run_length(idx, env.position[idx], move[idx], before_target), 1
+            )
+        return actions, repeats
 
 
 @dataclass

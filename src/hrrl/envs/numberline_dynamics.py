@@ -40,6 +40,15 @@ class ForbiddenIndex:
         values.sort()
         return (np.int64(index) << _POS_BITS) | (values + _POS_OFFSET)
 
+    @staticmethod
+    def key(index: int, position: int) -> np.int64:
+        return (np.int64(index) << _POS_BITS) | np.int64(position + _POS_OFFSET)
+
+    @staticmethod
+    def positions(keys: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`env_keys` for the position part."""
+        return (keys & ((np.int64(1) << _POS_BITS) - 1)) - _POS_OFFSET
+
     @classmethod
     def build(cls, per_env: list[np.ndarray]) -> ForbiddenIndex:
         keys = np.concatenate(per_env) if per_env else np.zeros(0, dtype=np.int64)

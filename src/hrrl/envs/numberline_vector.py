@@ -156,14 +156,30 @@ class NumberLineVectorEnv(VectorEnv):
         terminated = np.zeros(n, dtype=bool)
         truncated = np.zeros(n, dtype=bool)
         outcome = np.zeros(n, dtype=np.int8)
-        resetting = (
-            self._needs_reset.copy()
-            if self.autoreset_mode == AutoresetMode.NEXT_STEP
-            else (np.zeros(n, dtype=bool))
-        )
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            resetting = self._needs_reset.copy()
+        else:
+            resetting = np.zeros(n, dtype=bool)
         active = ~resetting
         idx = np.flatnonzero(active)
-        move = self.moves[idx, actions[idx]]
+        rewards[idx], terminated[idx], truncated[idx], outcome[idx] = self._move(idx, actions[idx])
+        infos: dict[str, Any] = {"outcome": outcome, "_outcome": active}
+        done = terminated | truncated
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            if resetting.any():
+                self._reset_envs(resetting)
+            self._needs_reset = done
+        elif self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
+            infos["final_obs"] = self._obs()
+            infos["_final_obs"] = done
+            self._reset_envs(done)
+        return self._obs(), rewards, terminated, truncated, infos
+
+    def _move(
+        self, idx: np.ndarray, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One move of the sub-envs ``idx``: rewards, terminated, truncated, outcome codes."""
+        move = self.moves[idx, actions]
         landing = self.position[idx] + move
         result = advance(
             self.position[idx],
@@ -174,7 +190,7 @@ class NumberLineVectorEnv(VectorEnv):
             self.sign[idx],
             self._forbidden.contains(idx, landing),
         )
-        rewards[idx] = self.reward_fn(
+        rewards = self.reward_fn(
             Transition(
                 prev=self.position[idx],
                 new=result.new,
@@ -187,17 +203,64 @@ class NumberLineVectorEnv(VectorEnv):
         )
         self.position[idx] = result.new
         self.steps[idx] = result.steps
-        terminated[idx] = result.terminated
-        truncated[idx] = result.truncated
-        outcome[idx] = result.outcome
-        infos: dict[str, Any] = {"outcome": outcome, "_outcome": active}
-        done = terminated | truncated
-        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
-            if resetting.any():
-                self._reset_envs(resetting)
-            self._needs_reset = done
-        elif self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
-            infos["final_obs"] = self._obs()
-            infos["_final_obs"] = done
-            self._reset_envs(done)
-        return self._obs(), rewards, terminated, truncated, infos
+        return rewards, result.terminated, result.truncated, result.outcome
+
+    def repeat_moves(
+        self, idx: np.ndarray, actions: np.ndarray, repeats: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Sub-env ``idx[j]`` makes move ``actions[j]`` up to ``repeats[j]`` times in a row.
+
+        Exactly equivalent to calling :meth:`step` that many times with the same action, stopping
+        at the first move that ends the episode (every landing is checked). For evaluation
+        rollouts: no autoreset, and the returned values are those of the last move made. Returns
+        (moves made, terminated, truncated, outcome) for ``idx``.
+        """
+        idx = np.asarray(idx, dtype=np.int64)
+        move = self.moves[idx, actions]
+        pos = self.position[idx]
+        safe = np.maximum(np.asarray(repeats, dtype=np.int64), 1) - 1
+        safe = np.minimum(safe, self.budget[idx] - self.steps[idx] - 1)
+        safe = np.minimum(safe, self._moves_before_event(idx, pos, move, safe))
+        self.position[idx] = pos + safe * move
+        self.steps[idx] += safe
+        _, terminated, truncated, outcome = self._move(idx, actions)
+        return safe + 1, terminated, truncated, outcome
+
+    def _moves_before_event(
+        self, idx: np.ndarray, pos: np.ndarray, move: np.ndarray, limit: np.ndarray
+    ) -> np.ndarray:
+        """How many of the next ``limit`` moves land on neither target, forbidden state nor
+        beyond the target (so they can be made without looking)."""
+        limit = limit.copy()
+        ahead = self.target[idx] - pos
+        toward = (ahead != 0) & (np.sign(ahead) == np.sign(move))
+        reach = np.where(toward, (np.abs(ahead) - 1) // np.abs(move), limit)
+        limit = np.minimum(limit, np.maximum(reach, 0))
+        return self.clear_run_length(idx, pos, move, limit)
+
+    def clear_run_length(
+        self, idx: np.ndarray, pos: np.ndarray, move: np.ndarray, limit: np.ndarray
+    ) -> np.ndarray:
+        """For each sub-env ``idx[j]``: how many of the landings ``pos + move·k`` (k = 1, 2, …,
+        ``limit``) come before the first forbidden one."""
+        out = np.asarray(limit, dtype=np.int64).copy()
+        for j in np.flatnonzero(out > 0):
+            out[j] = self._first_forbidden_on_run(
+                int(idx[j]), int(pos[j]), int(move[j]), int(out[j])
+            )
+        return out
+
+    def _first_forbidden_on_run(self, i: int, pos: int, move: int, count: int) -> int:
+        """Number of landings ``pos + move·k`` (k = 1..count) before the first forbidden one."""
+        keys = self._forbidden_keys[i]
+        if keys.size == 0:
+            return count
+        lo, hi = sorted((pos + move, pos + move * count))
+        a = int(np.searchsorted(keys, ForbiddenIndex.key(i, lo), side="left"))
+        b = int(np.searchsorted(keys, ForbiddenIndex.key(i, hi), side="right"))
+        if a >= b:
+            return count
+        values = ForbiddenIndex.positions(keys[a:b])
+        offsets = values - pos
+        on_run = offsets[offsets % move == 0] // move
+        return count if on_run.size == 0 else int(on_run.min()) - 1

@@ -65,7 +65,7 @@ class _Search:
     def path(self) -> tuple[int, ...] | None:
         pred = self.predecessors
         node = self.target_index
-        if node < 0 or pred[node] < 0 and node != self.reachable[0]:
+        if node < 0 or (pred[node] < 0 and node != self.reachable[0]):
             return None
         nodes = [node]
         while pred[node] >= 0:
@@ -96,7 +96,10 @@ def _check_window(lo: int, hi: int) -> None:
 
 
 def _search(problem: Problem, lo: int, hi: int, use_forbidden: bool = True) -> _Search:
-    """Breadth-first search from start over the window ``[lo, hi]``."""
+    """Breadth-first search from start over the window ``[lo, hi]`` (widened to hold start and
+    target: a larger window never changes the shortest path, only what it costs to find)."""
+    lo = min(lo, problem.start, problem.target)
+    hi = max(hi, problem.start, problem.target)
     _check_window(lo, hi)
     n = hi - lo + 1
     free = np.ones(n, dtype=bool)
@@ -194,8 +197,7 @@ def _structural_reason(problem: Problem) -> str | None:
     g = reduce(math.gcd, (abs(a) for a in acts))
     if (t - s) % g != 0:
         return (
-            f"every move is a multiple of {g} (gcd of {acts}), "
-            f"but target − start = {t - s} is not"
+            f"every move is a multiple of {g} (gcd of {acts}), but target − start = {t - s} is not"
         )
     return None
 
@@ -205,8 +207,10 @@ def _predecessor_reason(problem: Problem) -> str | None:
     if problem.monotone:
         lo, hi = window(problem)
         preds = [p for p in preds if lo <= p <= hi]
-    if preds and all(p in problem.forbidden for p in preds if p != problem.start) and (
-        problem.start not in preds
+    if (
+        preds
+        and all(p in problem.forbidden for p in preds if p != problem.start)
+        and (problem.start not in preds)
     ):
         listed = ", ".join(str(p) for p in preds)
         return f"every predecessor of the target {problem.target} ({listed}) is forbidden"

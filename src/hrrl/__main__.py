@@ -1,0 +1,5 @@
+import sys
+
+from hrrl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,397 @@
+"""The ``hrrl`` command line: parse, call the library, print. Errors are one line, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from hrrl.errors import InputError
+
+EXIT_OK, EXIT_NOT_SOLVED, EXIT_INVALID = 0, 1, 2
+PATH_PREVIEW = 12
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors in one line (no usage dump) with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+
+
+def _int_list(text: str, name: str) -> list[int]:
+    text = text.strip()
+    if not text:
+        return []
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            values.append(int(part))
+        except ValueError:
+            raise InputError(f"{name} must be comma-separated integers, got {part!r}") from None
+    return values
+
+
+def _int_arg(text: str | None, name: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{name} must be an integer, got {text!r}") from None
+
+
+def _range_arg(text: str, name: str) -> tuple[int, int]:
+    parts = text.split(":")
+    if len(parts) == 1:
+        value = _int_arg(parts[0], name)
+        assert value is not None
+        return (value, value)
+    if len(parts) != 2:
+        raise InputError(f"{name} must be LO:HI, got {text!r}")
+    lo, hi = (_int_arg(p, name) for p in parts)
+    assert lo is not None and hi is not None
+    return (lo, hi)
+
+
+# ---- solve ---------------------------------------------------------------------------------
+def cmd_solve(args: argparse.Namespace) -> int:
+    from hrrl.evaluation import evaluate
+    from hrrl.problem import DEFAULT_ACTIONS, make_problem
+    from hrrl.suites.jsonl import ParsedLine
+
+    if args.target is None:
+        raise InputError("--target is required")
+    problem = make_problem(
+        target=_int_arg(args.target, "--target"),
+        forbidden=_int_list(args.forbidden or "", "--forbidden"),
+        actions=_int_list(args.actions, "--actions")
+        if args.actions is not None
+        else DEFAULT_ACTIONS,
+        start=_int_arg(args.start, "--start") or 0,
+        max_steps=_int_arg(args.max_steps, "--max-steps"),
+        id="cli",
+    )
+    policy = None
+    if args.agent is not None:
+        from hrrl.agents.registry import load_policy
+
+        policy = load_policy(args.agent, mask=args.mask)
+    row = evaluate([ParsedLine(1, problem, None, {"id": "cli"})], policy)[0]
+    if row["status"] == "error":
+        raise InputError(row["reason"])
+    if args.json:
+        print(json.dumps(row))
+    else:
+        _print_solution(row, getattr(policy, "name", "exact solver"))
+    return EXIT_OK if row["status"] == "solved" else EXIT_NOT_SOLVED
+
+
+def _print_solution(row: dict[str, Any], method: str) -> None:
+    status = row["status"]
+    if status == "solved":
+        print(f"solved by {method} in {row['steps']} steps (optimal {row['optimal_steps']})")
+        print("path: " + _path_text(row["path"]))
+    elif status == "failed":
+        print(f"not solved by {method}: {row['reason']} (optimal {row['optimal_steps']})")
+        print("path: " + _path_text(row["path"]))
+    else:
+        print(f"{status}: {row['reason']}")
+
+
+def _path_text(path: list[int]) -> str:
+    if len(path) <= 2 * PATH_PREVIEW:
+        return " → ".join(map(str, path))
+    head = " → ".join(map(str, path[:PATH_PREVIEW]))
+    tail = " → ".join(map(str, path[-PATH_PREVIEW:]))
+    return f"{head} → … ({len(path) - 2 * PATH_PREVIEW} more) … → {tail}"
+
+
+# ---- evaluate --------------------------------------------------------------------------------
+METHODS = ("optimal", "greedy", "random")
+
+
+def _method_policy(name: str, seed: int) -> Any:
+    from hrrl.policies import GreedyPolicy, RandomPolicy
+
+    if name == "optimal":
+        return None
+    if name == "greedy":
+        return GreedyPolicy()
+    if name == "random":
+        return RandomPolicy(seed=seed)
+    raise InputError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from hrrl.core.progress import advance, progress_bar
+    from hrrl.evaluation import evaluate
+    from hrrl.suites.jsonl import ParsedLine, read_problems, write_rows
+
+    if args.agent is not None and args.method is not None:
+        raise InputError("give --agent or --method, not both")
+    if (args.problems is None) == (args.suite is None):
+        raise InputError("give --problems FILE or --suite NAME")
+    if args.problems is not None:
+        lines = read_problems(args.problems)
+    else:
+        from hrrl.suites.builtin import builtin_suite
+
+        problems = builtin_suite(args.suite, args.seed)
+        lines = [ParsedLine(i + 1, p, None, p.to_json()) for i, p in enumerate(problems)]
+    if args.agent is not None:
+        from hrrl.agents.registry import load_policy
+
+        policy = load_policy(args.agent, mask=args.mask)
+        label = f"agent {args.agent}" + (" (action mask on)" if args.mask else "")
+    else:
+        policy = _method_policy(args.method or "optimal", args.seed)
+        label = args.method or "optimal"
+    with progress_bar(f"evaluating {label}", total=len(lines)) as bar:
+        rows = evaluate(lines, policy, progress=lambda n: advance(bar, n))
+    write_rows(args.out, rows)
+    for line in lines:
+        if line.error is not None:
+            print(f"hrrl: skipped invalid {line.error}", file=sys.stderr)
+    _print_summary(rows, label)
+    print(f"wrote {len(rows)} rows to {args.out}")
+    return EXIT_OK
+
+
+def _print_summary(rows: list[dict[str, Any]], label: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from hrrl.evaluation import summarize
+
+    table = Table(title=f"{label}: per-category summary")
+    for column in (
+        "category",
+        "problems",
+        "feasible",
+        "solved",
+        "success",
+        "optimal/steps",
+        "mean steps",
+    ):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for s in summarize(rows):
+        table.add_row(
+            s.category,
+            str(s.problems),
+            str(s.feasible),
+            str(s.solved),
+            "—" if s.feasible == 0 else f"{100 * s.success_rate:.1f} %",
+            "—" if s.solved == 0 else f"{s.mean_efficiency:.4f}",
+            "—" if s.solved == 0 else f"{s.mean_steps:.1f}",
+        )
+    Console().print(table)
+
+
+# ---- train / results / demo / reproduce / experiment ----------------------------------------
+def cmd_train(args: argparse.Namespace) -> int:
+    from hrrl.agents.hrrl import get_config, train
+
+    if args.resume is not None:
+        out = Path(args.resume)
+        if args.out is not None and Path(args.out) != out:
+            raise InputError("--resume RUN_DIR continues that run; drop --out or make them equal")
+        config_path = out / "config.json"
+        if not config_path.is_file():
+            raise InputError(f"nothing to resume in {out} (no config.json)")
+        config = get_config(str(config_path))
+        run_dir = train(config, out, seed=args.seed, resume=True)
+    else:
+        if args.out is None:
+            raise InputError("--out RUN_DIR is required")
+        config = get_config(args.config)
+        run_dir = train(config, Path(args.out), seed=args.seed)
+    print(f"trained agent in {run_dir}")
+    return EXIT_OK
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from hrrl.agents.hrrl.results import write_results
+
+    path = write_results(Path(args.out), quick=args.quick, seed=args.seed)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hrrl.demo import run_demo
+
+    run_demo(seed=args.seed)
+    return EXIT_OK
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from hrrl.experiments.reproduce import reproduce
+
+    report = reproduce(
+        out=Path(args.out),
+        quick=args.quick,
+        seeds=args.seeds,
+        ray_address=args.ray,
+        workers=args.workers,
+    )
+    print(f"wrote {report}")
+    return EXIT_OK
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from hrrl.experiments import get_experiment, list_experiments
+    from hrrl.experiments.base import run_experiment
+
+    if args.list:
+        for name, experiment in list_experiments().items():
+            print(f"{name:<22} {experiment.summary}")
+        return EXIT_OK
+    if args.name is None:
+        raise InputError("name an experiment (hrrl experiment --list shows them)")
+    experiment = get_experiment(args.name)
+    if args.out is None:
+        raise InputError("--out DIR is required")
+    if args.seeds is not None and args.seeds < 1:
+        raise InputError("--seeds must be at least 1")
+    results = run_experiment(
+        experiment, Path(args.out), quick=args.quick, seeds=args.seeds, workers=args.workers
+    )
+    print(f"wrote {Path(args.out) / 'REPORT.md'} ({results['wall_time_s']} s)")
+    return EXIT_OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from hrrl.suites.generator import SuiteSpec, generate
+    from hrrl.suites.jsonl import write_problems
+
+    if args.suite is not None:
+        from hrrl.suites.builtin import builtin_suite
+
+        problems = builtin_suite(args.suite, args.seed)
+    else:
+        if args.count is None or args.targets is None:
+            raise InputError("give --suite NAME, or --count N and --targets LO:HI")
+        density = float(args.density) if args.density is not None else None
+        spec = SuiteSpec(
+            category=args.category,
+            count=_int_arg(args.count, "--count") or 0,
+            targets=_range_arg(args.targets, "--targets"),
+            forbidden_count=_range_arg(args.forbidden, "--forbidden"),
+            density=density,
+            actions=tuple(_int_list(args.actions, "--actions")),
+            budget=args.budget,
+            feasibility=args.feasibility,
+        )
+        problems = generate(spec, args.seed)
+    write_problems(args.out, problems)
+    print(f"wrote {len(problems)} problems to {args.out}")
+    return EXIT_OK
+
+
+# ---- parser --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hrrl", description=__doc__)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, required=True)
+
+    solve = sub.add_parser("solve", help="solve one problem (exact solver, or a trained agent)")
+    solve.add_argument("--target")
+    solve.add_argument("--forbidden", default="", help="comma-separated, e.g. 23,45,67")
+    solve.add_argument("--actions", help="comma-separated, default 1,3,5")
+    solve.add_argument("--start", default=None)
+    solve.add_argument("--max-steps", dest="max_steps")
+    solve.add_argument("--agent", help="run directory written by hrrl train")
+    solve.add_argument(
+        "--mask", action="store_true", help="agent: mask moves onto forbidden states"
+    )
+    solve.add_argument("--json", action="store_true", help="print the SPEC result row")
+    solve.set_defaults(func=cmd_solve)
+
+    ev = sub.add_parser("evaluate", help="evaluate a method or agent on a problem file")
+    ev.add_argument("--problems", help="JSONL problem file")
+    ev.add_argument("--suite", help="built-in suite instead of a file: paper, validation, quick")
+    ev.add_argument("--agent")
+    ev.add_argument("--method", help=f"one of {', '.join(METHODS)} (default optimal)")
+    ev.add_argument("--mask", action="store_true", help="agent: mask moves onto forbidden states")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--out", required=True)
+    ev.set_defaults(func=cmd_evaluate)
+
+    tr = sub.add_parser("train", help="train the HRRL agent")
+    tr.add_argument("--config", default="default", help="default, paper, or a JSON file")
+    tr.add_argument("--out")
+    tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.set_defaults(func=cmd_train)
+
+    res = sub.add_parser("results", help="train, evaluate and write docs/RESULTS.md")
+    res.add_argument("--out", default="docs/RESULTS.md")
+    res.add_argument("--quick", action="store_true")
+    res.add_argument("--seed", type=int, default=0)
+    res.set_defaults(func=cmd_results)
+
+    demo = sub.add_parser("demo", help="the README's main command")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+
+    rep = sub.add_parser("reproduce", help="reproduce the paper's tables")
+    rep.add_argument("--quick", action="store_true")
+    rep.add_argument("--seeds", type=int)
+    rep.add_argument("--out", default="reproduce")
+    rep.add_argument("--ray", metavar="ADDRESS", help="run jobs as Ray tasks ('local' starts one)")
+    rep.add_argument("--workers", type=int, default=2)
+    rep.set_defaults(func=cmd_reproduce)
+
+    exp = sub.add_parser("experiment", help="run a classic hierarchical / meta-RL experiment")
+    exp.add_argument("name", nargs="?")
+    exp.add_argument("--list", action="store_true")
+    exp.add_argument("--quick", action="store_true")
+    exp.add_argument("--seeds", type=int)
+    exp.add_argument("--out")
+    exp.add_argument("--workers", type=int, default=2)
+    exp.set_defaults(func=cmd_experiment)
+
+    problems = sub.add_parser("problems", help="problem suites")
+    psub = problems.add_subparsers(dest="problems_command", parser_class=_Parser, required=True)
+    gen = psub.add_parser("generate", help="write a suite as JSONL")
+    gen.add_argument("--suite", help="built-in suite: paper, validation, quick")
+    gen.add_argument("--count")
+    gen.add_argument("--targets", help="LO:HI")
+    gen.add_argument("--forbidden", default="2:5", help="count range LO:HI (default 2:5)")
+    gen.add_argument("--density", help="fraction of states forbidden (instead of --forbidden)")
+    gen.add_argument("--actions", default="1,3,5")
+    gen.add_argument(
+        "--budget", default="default", help="default, optimal, optimal+K, optimal-K, xF"
+    )
+    gen.add_argument("--feasibility", default="require", choices=("require", "label"))
+    gen.add_argument("--category", default="generated")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--out", required=True)
+    gen.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already reported in one line
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"hrrl: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("hrrl: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
