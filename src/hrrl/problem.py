@@ -91,6 +91,31 @@ class Problem:
         object.__setattr__(self, "id", str(self.id))
         object.__setattr__(self, "extra", dict(self.extra))
 
+    @classmethod
+    def trusted(
+        cls,
+        target: int,
+        forbidden: frozenset[int],
+        actions: tuple[int, ...],
+        start: int,
+        max_steps: int,
+        id: str = "",
+        extra: Mapping[str, Any] | None = None,
+    ) -> Problem:
+        """Build without validation, for generators that guarantee validity by construction
+        (hot paths such as sampling thousands of training problems per second)."""
+        problem = object.__new__(cls)
+        problem.__dict__.update(
+            target=target,
+            forbidden=forbidden,
+            actions=actions,
+            start=start,
+            max_steps=max_steps,
+            id=id,
+            extra=dict(extra) if extra else {},
+        )
+        return problem
+
     # ---- derived facts -------------------------------------------------------------------
     @property
     def gap(self) -> int:

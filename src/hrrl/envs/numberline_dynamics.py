@@ -28,11 +28,27 @@ def direction(problem: Problem) -> int:
     return 0
 
 
-@dataclass
-class ForbiddenIndex:
-    """Membership of (env index, position) pairs in per-env forbidden sets, in one sorted array."""
+_POS_MASK = (1 << _POS_BITS) - 1
+PADDED_LIMIT = 20_000_000
+"""Largest padded table (rows × width); beyond it the index falls back to one packed array."""
 
-    keys: np.ndarray
+
+class ForbiddenIndex:
+    """Membership of (env index, position) pairs in per-env forbidden sets.
+
+    Keys ``env << 42 | (position + 2^41)`` are kept sorted in one array so a lookup for all envs
+    is one ``searchsorted``. Rows live in a padded ``(N, width)`` table (padding is the largest key
+    of the row's env, so the flattened table stays sorted) and a reset rewrites only its row; when
+    the table would be too large (huge forbidden sets), rows are packed into one array instead.
+    """
+
+    def __init__(self, num_envs: int) -> None:
+        self.num_envs = num_envs
+        self._rows: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * num_envs
+        self._pad = (np.arange(num_envs, dtype=np.int64) << _POS_BITS) | _POS_MASK
+        self._table: np.ndarray | None = None
+        self._packed: np.ndarray | None = None
+        self._dirty: list[int] = []
 
     @staticmethod
     def env_keys(index: int, forbidden: frozenset[int]) -> np.ndarray:
@@ -47,23 +63,72 @@ class ForbiddenIndex:
     @staticmethod
     def positions(keys: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`env_keys` for the position part."""
-        return (keys & ((np.int64(1) << _POS_BITS) - 1)) - _POS_OFFSET
+        return (keys & _POS_MASK) - _POS_OFFSET
 
-    @classmethod
-    def build(cls, per_env: list[np.ndarray]) -> ForbiddenIndex:
-        keys = np.concatenate(per_env) if per_env else np.zeros(0, dtype=np.int64)
-        return cls(keys)
+    def set(self, index: int, forbidden: frozenset[int]) -> None:
+        self._rows[index] = self.env_keys(index, forbidden)
+        self._dirty.append(index)
+
+    def set_many(self, indices: np.ndarray, forbidden: list[frozenset[int]]) -> None:
+        """Replace the rows of several envs at once (one sort for all of them)."""
+        lengths = np.fromiter((len(f) for f in forbidden), dtype=np.int64, count=len(forbidden))
+        values = np.fromiter(
+            (x for f in forbidden for x in f), dtype=np.int64, count=int(lengths.sum())
+        )
+        owners = np.repeat(np.asarray(indices, dtype=np.int64), lengths)
+        keys = np.sort((owners << _POS_BITS) | (values + _POS_OFFSET))
+        # sorting by key sorts by env first, so each env's keys are one contiguous segment
+        order = np.argsort(np.asarray(indices), kind="stable")
+        bounds = np.concatenate(([0], np.cumsum(lengths[order])))
+        for k, j in enumerate(order):
+            self._rows[int(indices[j])] = keys[bounds[k] : bounds[k + 1]]
+        table = self._table
+        if table is not None and lengths.size and int(lengths.max()) <= table.shape[1]:
+            rows = np.asarray(indices, dtype=np.int64)
+            table[rows] = self._pad[rows, None]
+            row_of_key = np.repeat(rows[order], lengths[order])
+            column = np.arange(keys.size) - np.repeat(bounds[:-1], lengths[order])
+            table[row_of_key, column] = keys
+        else:
+            self._dirty.extend(int(i) for i in indices)
+
+    def row(self, index: int) -> np.ndarray:
+        return self._rows[index]
+
+    def _refresh(self) -> None:
+        if not self._dirty and (self._table is not None or self._packed is not None):
+            return
+        width = max((r.size for r in self._rows), default=0)
+        table = self._table
+        if table is not None and width <= table.shape[1]:
+            for i in set(self._dirty):
+                row = self._rows[i]
+                table[i, : row.size] = row
+                table[i, row.size :] = self._pad[i]
+        elif max(width, 1) * self.num_envs <= PADDED_LIMIT:
+            width = max(8, 2 * width)
+            table = np.repeat(self._pad[:, None], width, axis=1)
+            for i, row in enumerate(self._rows):
+                table[i, : row.size] = row
+            self._table, self._packed = table, None
+        else:
+            self._table, self._packed = None, np.concatenate(self._rows)
+        self._dirty = []
+        if self._table is not None:
+            self._flat = self._table.reshape(-1)
 
     def contains(self, env_index: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Boolean array, same shape as ``positions`` (``env_index`` broadcasts against it)."""
-        if self.keys.size == 0:
+        self._refresh()
+        keys = self._flat if self._table is not None else self._packed
+        assert keys is not None
+        if keys.size == 0:
             return np.zeros(np.shape(positions), dtype=bool)
         query = (np.asarray(env_index, dtype=np.int64) << _POS_BITS) | (
             np.asarray(positions, dtype=np.int64) + _POS_OFFSET
         )
-        where = np.searchsorted(self.keys, query)
-        where = np.minimum(where, self.keys.size - 1)
-        return self.keys[where] == query
+        where = np.minimum(np.searchsorted(keys, query), keys.size - 1)
+        return keys[where] == query
 
 
 def classify(

@@ -11,7 +11,7 @@ Everything a policy needs is public: ``position``, ``steps``, ``target``, ``star
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,12 +25,18 @@ from hrrl.envs.numberline_dynamics import ForbiddenIndex, advance, direction
 from hrrl.envs.rewards import DEFAULT_REWARD, RewardFn, Transition, get_reward
 from hrrl.problem import Problem
 
+BatchSampler = Callable[[np.random.Generator, int], list[Problem]]
+"""Draws ``n`` problems at once (e.g. :meth:`hrrl.suites.distribution.ProblemDistribution.draw`)."""
+
 
 class NumberLineVectorEnv(VectorEnv):
     """N number-line problems in numpy; see the module docstring.
 
-    Give ``problems`` (one per sub-env, or one shared by ``num_envs``) or a ``sampler`` with
-    ``num_envs`` (each sub-env draws a new problem from its own generator at every reset).
+    Give ``problems`` (one per sub-env, or one shared by ``num_envs``), or with ``num_envs``:
+    a ``sampler`` (each sub-env draws a new problem from its own generator at every reset,
+    exactly like N seeded single envs), or a ``batch_sampler`` (all sub-envs that reset in a step
+    draw their problems together from one generator: much faster, same distribution, but not
+    the same draws as N single envs).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -41,23 +47,31 @@ class NumberLineVectorEnv(VectorEnv):
         *,
         num_envs: int | None = None,
         sampler: ProblemSampler | None = None,
+        batch_sampler: BatchSampler | None = None,
         reward: str | RewardFn = DEFAULT_REWARD,
         gamma: float = 1.0,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
     ) -> None:
         if isinstance(problems, Problem):
             problems = [problems] * (num_envs or 1)
-        if problems is None and sampler is None:
-            problems = [PAPER_EXAMPLE] * (num_envs or 1)
-        if sampler is not None:
+        if sampler is not None and batch_sampler is not None:
+            raise ValueError("give a sampler or a batch_sampler, not both")
+        if sampler is not None or batch_sampler is not None:
             if problems is not None:
                 raise ValueError("give problems or a sampler, not both")
             if not num_envs:
                 raise ValueError("a sampler needs num_envs")
-            problems = [sampler(np.random.default_rng(0))] * num_envs
-        assert problems is not None
+            first = (
+                sampler(np.random.default_rng(0))
+                if sampler is not None
+                else batch_sampler(np.random.default_rng(0), 1)[0]  # type: ignore[misc]
+            )
+            problems = [first] * num_envs
+        if problems is None:
+            problems = [PAPER_EXAMPLE] * (num_envs or 1)
         self.num_envs = len(problems)
         self._sampler = sampler
+        self._batch_sampler = batch_sampler
         self.reward_fn = get_reward(reward, gamma)
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.metadata = {"autoreset_mode": self.autoreset_mode}
@@ -77,13 +91,12 @@ class NumberLineVectorEnv(VectorEnv):
         self.largest = np.zeros(n, dtype=np.int64)
         self.moves = np.zeros((n, k), dtype=np.int64)
         self._env_index = np.arange(n, dtype=np.int64)
-        self._forbidden_keys: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n
-        self._forbidden = ForbiddenIndex.build([])
+        self._forbidden = ForbiddenIndex(n)
         self._rngs: list[np.random.Generator] = [np.random.default_rng() for _ in range(n)]
         self._needs_reset = np.zeros(n, dtype=bool)
+        self._batch_rng = np.random.default_rng()
         for i, problem in enumerate(self.problems):
             self._set_problem(i, problem)
-        self._rebuild_forbidden()
 
     # ---- problems ------------------------------------------------------------------------
     def _set_problem(self, i: int, problem: Problem) -> None:
@@ -99,25 +112,41 @@ class NumberLineVectorEnv(VectorEnv):
         self.sign[i] = direction(problem)
         self.largest[i] = max(abs(a) for a in problem.actions)
         self.moves[i] = problem.actions
-        self._forbidden_keys[i] = ForbiddenIndex.env_keys(i, problem.forbidden)
-
-    def _rebuild_forbidden(self) -> None:
-        self._forbidden = ForbiddenIndex.build(self._forbidden_keys)
+        self._forbidden.set(i, problem.forbidden)
 
     def is_forbidden(self, env_index: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Whether each position is forbidden in the given sub-env (shapes broadcast)."""
         return self._forbidden.contains(env_index, positions)
 
+    def _set_problems(self, idx: np.ndarray, problems: Sequence[Problem]) -> None:
+        """Vectorized :meth:`_set_problem` for many sub-envs (the autoreset hot path)."""
+        if len(problems) < 8:
+            for i, problem in zip(idx, problems, strict=True):
+                self._set_problem(int(i), problem)
+            return
+        k = self.moves.shape[1]
+        if any(len(p.actions) != k for p in problems):
+            raise ValueError(f"every problem must have {k} actions")
+        for i, problem in zip(idx, problems, strict=True):
+            self.problems[int(i)] = problem
+        self.target[idx] = [p.target for p in problems]
+        self.start[idx] = [p.start for p in problems]
+        self.budget[idx] = [p.max_steps for p in problems]
+        moves = np.array([p.actions for p in problems], dtype=np.int64)
+        self.moves[idx] = moves
+        positive, negative = (moves > 0).all(axis=1), (moves < 0).all(axis=1)
+        self.sign[idx] = positive.astype(np.int64) - negative.astype(np.int64)
+        self.largest[idx] = np.abs(moves).max(axis=1)
+        self._forbidden.set_many(idx, [p.forbidden for p in problems])
+
     def _reset_envs(self, mask: np.ndarray, problems: Sequence[Problem] | None = None) -> None:
         idx = np.flatnonzero(mask)
         if problems is not None:
-            for i in idx:
-                self._set_problem(int(i), problems[int(i)])
+            self._set_problems(idx, [problems[int(i)] for i in idx])
+        elif self._batch_sampler is not None and idx.size:
+            self._set_problems(idx, self._batch_sampler(self._batch_rng, idx.size))
         elif self._sampler is not None:
-            for i in idx:
-                self._set_problem(int(i), self._sampler(self._rngs[int(i)]))
-        if problems is not None or self._sampler is not None:
-            self._rebuild_forbidden()
+            self._set_problems(idx, [self._sampler(self._rngs[int(i)]) for i in idx])
         self.position[idx] = self.start[idx]
         self.steps[idx] = 0
         self._needs_reset[idx] = False
@@ -140,6 +169,8 @@ class NumberLineVectorEnv(VectorEnv):
             for i, s in enumerate(seeds):
                 if s is not None:
                     self._rngs[i] = seeding.np_random(s)[0]
+            if seeds[0] is not None:
+                self._batch_rng = np.random.default_rng([seeds[0], self.num_envs])
         mask = np.asarray(options.get("reset_mask", np.ones(self.num_envs, dtype=bool)))
         problems = options.get("problems")
         if problems is not None and len(problems) != self.num_envs:
@@ -252,7 +283,7 @@ class NumberLineVectorEnv(VectorEnv):
 
     def _first_forbidden_on_run(self, i: int, pos: int, move: int, count: int) -> int:
         """Number of landings ``pos + move·k`` (k = 1..count) before the first forbidden one."""
-        keys = self._forbidden_keys[i]
+        keys = self._forbidden.row(i)
         if keys.size == 0:
             return count
         lo, hi = sorted((pos + move, pos + move * count))
