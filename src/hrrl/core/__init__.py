@@ -1,1 +1,1 @@
-"""Parts every learner shares: buffers, networks, schedules, seeding, logging, checkpoints, stats."""
+"""Parts every learner shares: buffers, networks, schedules, seeding, logging, checkpoints."""

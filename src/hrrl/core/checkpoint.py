@@ -41,7 +41,9 @@ def save_checkpoint(
     return folder
 
 
-def load_checkpoint(folder: str | Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
+def load_checkpoint(
+    folder: str | Path,
+) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
     """Inverse of :func:`save_checkpoint`; raises ``FileNotFoundError`` when incomplete."""
     folder = Path(folder)
     state_path, tensor_path = folder / STATE, folder / TENSORS

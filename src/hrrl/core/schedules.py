@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class LinearSchedule:
-    """Goes linearly from ``start`` to ``end`` over the first ``fraction`` of training, then stays."""
+    """Linear from ``start`` to ``end`` over the first ``fraction`` of training, then constant."""
 
     start: float
     end: float

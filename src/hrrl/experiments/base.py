@@ -54,8 +54,10 @@ def run_experiment(
     workers: int = 2,
 ) -> dict[str, Any]:
     """Resolve the context, run the experiment, write ``results.json``; returns what it wrote."""
-    n_seeds = seeds if seeds is not None else (
-        experiment.quick_seeds if quick else experiment.default_seeds
+    n_seeds = (
+        seeds
+        if seeds is not None
+        else (experiment.quick_seeds if quick else experiment.default_seeds)
     )
     parts = ["hrrl", "experiment", experiment.name]
     if quick:

@@ -27,7 +27,9 @@ class TabularModel:
         return np.einsum("ijk,ijk->ij", self.P, self.R)
 
     @classmethod
-    def from_gymnasium_P(cls, P: dict[int, dict[int, list[tuple]]], n_states: int, n_actions: int) -> TabularModel:
+    def from_gymnasium_P(
+        cls, P: dict[int, dict[int, list[tuple]]], n_states: int, n_actions: int
+    ) -> TabularModel:
         """From gymnasium toy-text ``P[s][a] = [(prob, next, reward, terminated), ...]``.
 
         A transition that terminates leads to an absorbing copy: its reward counts, nothing after
@@ -68,7 +70,11 @@ def value_iteration(
 
 
 def policy_evaluation(
-    model: TabularModel, policy: np.ndarray, gamma: float, tol: float = 1e-10, max_iter: int = 100_000
+    model: TabularModel,
+    policy: np.ndarray,
+    gamma: float,
+    tol: float = 1e-10,
+    max_iter: int = 100_000,
 ) -> np.ndarray:
     """Values of a deterministic ``policy`` (S,) by iterating the Bellman expectation equation."""
     r = model.expected_reward
