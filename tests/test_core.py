@@ -15,6 +15,7 @@ from hrrl.core.seeding import init_module, spawn_seeds
 from hrrl.core.stats import mean_ci, wilson_interval
 from hrrl.core.tabular import epsilon_greedy, greedy_action, q_learning_target, td_update
 from hrrl.solvers.value_iteration import TabularModel, policy_evaluation, value_iteration
+from parallel_jobs import square
 
 
 def test_mean_ci_matches_the_t_interval_by_hand():
@@ -143,12 +144,8 @@ def test_value_iteration_on_a_two_state_chain():
     assert policy_evaluation(model, np.array([0, 0]), 0.9)[0] == pytest.approx(0.0)
 
 
-def _square(x: int) -> int:
-    return x * x
-
-
 def test_run_jobs_resumes_from_cache(tmp_path):
-    jobs = [Job(f"j{i}", _square, {"x": i}) for i in range(4)]
+    jobs = [Job(f"j{i}", square, {"x": i}) for i in range(4)]
     assert run_jobs(jobs, workers=1, cache_dir=tmp_path) == [0, 1, 4, 9]
     atomic_write_json(tmp_path / "j2.json", 99)  # a finished job is read back, not rerun
     assert run_jobs(jobs, workers=1, cache_dir=tmp_path) == [0, 1, 99, 9]
@@ -157,7 +154,7 @@ def test_run_jobs_resumes_from_cache(tmp_path):
 
 
 def test_run_jobs_in_processes_keeps_order():
-    jobs = [Job(f"j{i}", _square, {"x": i}) for i in range(5)]
+    jobs = [Job(f"j{i}", square, {"x": i}) for i in range(5)]
     assert run_jobs(jobs, workers=2) == [0, 1, 4, 9, 16]
 
 

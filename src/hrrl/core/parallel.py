@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -30,9 +32,11 @@ class Job:
 
 
 def _run_one(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    import torch
-
-    torch.set_num_threads(1)
+    """Run a job with one math thread per process (the pool provides the parallelism)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
     return fn(**kwargs)
 
 
