@@ -1,0 +1,344 @@
+"""``hrrl reproduce``: the paper's tables rebuilt from measurements, in one command.
+
+Every method (HRRL, its four ablations, the §4.3 baselines, random, greedy, the exact solver) is
+trained with N seeds and evaluated on the paper's three problems, an in-distribution set and a
+held-out suite of targets 10²–10⁵ with sparse and dense forbidden sets. Seeds × methods run as
+independent jobs through :func:`hrrl.core.parallel.run_jobs` (a local process pool, or Ray tasks
+with ``ray_address``); finished jobs are cached under ``OUT/_work/<plan fingerprint>/cache`` so an
+interrupted run resumes (a changed budget or suite gets a new fingerprint and starts afresh). The
+report, the figures and the raw per-run results (JSONL) land in ``OUT``.
+
+This module defines no ``EXPERIMENT``: it is wired to its own command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scipy import stats
+
+from hrrl.core.atomic import atomic_write_text
+from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.report import markdown_table, write_report
+from hrrl.experiments import reproduce_plots as plots
+from hrrl.experiments import reproduce_report as rr
+from hrrl.experiments.reproduce_methods import (
+    ABLATION_NAMES,
+    BASELINE_NAMES,
+    METHOD_BY_NAME,
+    Budget,
+    run_method,
+)
+from hrrl.problem import Problem
+from hrrl.suites.builtin import PAPER_PROBLEMS
+from hrrl.suites.generator import SuiteSpec, generate
+
+HELDOUT_SEED = 2027
+"""Seed of the evaluation suite (the validation suite uses 0, training pools 10 000 + seed)."""
+DEFAULT_SEEDS, QUICK_SEEDS = 5, 2
+WORK_DIR = "_work"
+"""Under OUT: the job cache and HRRL run directories (checkpoints; not part of the report)."""
+
+
+@dataclass(frozen=True)
+class ReproducePlan:
+    """What one ``hrrl reproduce`` run trains and evaluates."""
+
+    methods: tuple[str, ...]
+    """Method names (see ``reproduce_methods.METHODS``)."""
+    seeds: int
+    """Seeds per learning method (deterministic methods run once)."""
+    budget: Budget
+    """Training budget of every learner."""
+    per_category: int
+    """Problems per evaluation category (in-distribution and each held-out category)."""
+    command: str
+    """The command line that regenerates the report."""
+    scales: tuple[str, ...] = ("1e2", "1e3", "1e4")
+    """Held-out target scales (see :data:`HELDOUT_SCALES`)."""
+
+
+def hrrl_available() -> bool:
+    """Whether the HRRL agent exposes ``train`` and ``load_policy``."""
+    try:
+        module = importlib.import_module("hrrl.agents.hrrl")
+    except ImportError:
+        return False
+    return all(hasattr(module, name) for name in ("train", "load_policy", "get_config"))
+
+
+def plan_for(quick: bool, seeds: int | None, out: Path) -> ReproducePlan:
+    """The default plan (``quick``: 2 seeds, shorter training, fewer evaluation problems)."""
+    names = list(dict.fromkeys(BASELINE_NAMES + ABLATION_NAMES))
+    if not hrrl_available():
+        names = [n for n in names if METHOD_BY_NAME[n].group not in ("hrrl", "ablation")]
+    budget = (
+        Budget(baseline_steps=12_000, hrrl_episodes=1_500)
+        if quick
+        else Budget(baseline_steps=50_000, hrrl_episodes=None)
+    )
+    parts = ["hrrl", "reproduce", *(["--quick"] if quick else [])]
+    if seeds is not None:
+        parts += ["--seeds", str(seeds)]
+    parts += ["--out", str(out)]
+    return ReproducePlan(
+        methods=tuple(names),
+        seeds=seeds if seeds is not None else (QUICK_SEEDS if quick else DEFAULT_SEEDS),
+        budget=budget,
+        per_category=3 if quick else 20,
+        command=shlex.join(parts),
+    )
+
+
+HELDOUT_SCALES: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "1e2": ((100, 1_000), (5, 20)),
+    "1e3": ((1_000, 10_000), (20, 100)),
+    "1e4": ((10_000, 100_000), (100, 1_000)),
+}
+"""Held-out scale → (target range, forbidden count of its sparse category)."""
+DENSITY = 0.15
+"""Fraction of forbidden states in the dense held-out categories."""
+
+
+def evaluation_specs(count: int, scales: Sequence[str] = tuple(HELDOUT_SCALES)) -> list[SuiteSpec]:
+    """In-distribution (targets 5–100) and held-out categories (targets 10²–10⁵, sparse/dense)."""
+    specs = [SuiteSpec(rr.IN_DISTRIBUTION, count, (5, 100), (2, 5))]
+    for name in scales:
+        targets, forbidden = HELDOUT_SCALES[name]
+        specs.append(SuiteSpec(f"{rr.HELDOUT_PREFIX}{name}-sparse", count, targets, forbidden))
+    for name in scales:
+        targets, _ = HELDOUT_SCALES[name]
+        specs.append(SuiteSpec(f"{rr.HELDOUT_PREFIX}{name}-dense", count, targets, density=DENSITY))
+    return specs
+
+
+def evaluation_problems(count: int, scales: Sequence[str] = tuple(HELDOUT_SCALES)) -> list[Problem]:
+    return list(PAPER_PROBLEMS) + generate(evaluation_specs(count, scales), HELDOUT_SEED)
+
+
+def plan_fingerprint(plan: ReproducePlan) -> str:
+    """A short hash of what a job's result depends on besides (method, seed): budget and suite.
+
+    Cached results and run directories live under it, so a changed plan never reuses them."""
+    content = {
+        "budget": dataclasses.asdict(plan.budget),
+        "per_category": plan.per_category,
+        "scales": list(plan.scales),
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def work_dir(plan: ReproducePlan, out: Path) -> Path:
+    """Cache and run directories of ``plan`` under ``OUT``."""
+    return out / WORK_DIR / plan_fingerprint(plan)
+
+
+def make_jobs(plan: ReproducePlan, out: Path, problems: Sequence[Problem]) -> list[Job]:
+    """One job per (method, seed); deterministic methods get seed 0 only."""
+    payload = [p.to_json() for p in problems]
+    budget = dataclasses.asdict(plan.budget)
+    jobs = []
+    for method in plan.methods:
+        seeds = [0] if METHOD_BY_NAME[method].deterministic else range(plan.seeds)
+        for seed in seeds:
+            key = f"{method}-s{seed}"
+            kwargs = {
+                "method": method,
+                "seed": seed,
+                "budget": budget,
+                "problems": payload,
+                "run_dir": str(work_dir(plan, out) / "runs" / key),
+            }
+            jobs.append(Job(key, run_method, kwargs))
+    return jobs
+
+
+def reproduce(
+    *, out: Path, quick: bool, seeds: int | None, ray_address: str | None, workers: int = 2
+) -> Path:
+    """Train, evaluate and report every method; returns the path of ``OUT/REPORT.md``."""
+    out = Path(out)
+    return run_plan(plan_for(quick, seeds, out), out, workers=workers, ray_address=ray_address)
+
+
+def run_plan(
+    plan: ReproducePlan, out: Path, *, workers: int = 2, ray_address: str | None = None
+) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    problems = evaluation_problems(plan.per_category, plan.scales)
+    records = run_jobs(
+        make_jobs(plan, out, problems),
+        workers=workers,
+        cache_dir=work_dir(plan, out) / "cache",
+        ray_address=ray_address,
+        description="reproduce",
+    )
+    write_raw(records, out)
+    return write_outputs(plan, records, out)
+
+
+def write_raw(records: Sequence[rr.Record], out: Path) -> None:
+    """``runs.jsonl``: one line per (method, seed); ``rows.jsonl``: one line per result row."""
+    runs = [{k: v for k, v in r.items() if k != "rows"} for r in records]
+    rows = [{"method": r["method"], "seed": r["seed"], **row} for r in records for row in r["rows"]]
+    atomic_write_text(out / "runs.jsonl", "".join(json.dumps(x) + "\n" for x in runs))
+    atomic_write_text(out / "rows.jsonl", "".join(json.dumps(x) + "\n" for x in rows))
+
+
+# ----------------------------------------------------------------------------------- report
+def write_outputs(plan: ReproducePlan, records: Sequence[rr.Record], out: Path) -> Path:
+    main = [m for m in plan.methods if m in BASELINE_NAMES]
+    ablations = [m for m in plan.methods if m in ABLATION_NAMES]
+    focus = "hrrl" if "hrrl" in plan.methods else "greedy"
+    tables = {
+        "5.1": rr.table_5_1(records, focus),
+        "5.1 (all methods)": rr.table_5_1_methods(records, main),
+        "5.2": rr.table_5_2(records, main),
+        "5.3": rr.table_5_3(records, ablations),
+        "by target size": rr.table_by_category(records, plan.methods),
+    }
+    figures = {
+        "learning_curves.png": plots.plot_learning_curves(
+            records, plan.methods, out / "learning_curves.png"
+        ),
+        "by_target_size.png": plots.plot_by_target(records, main, out / "by_target_size.png"),
+        "solution_path.png": plots.plot_solution_path(records, focus, out / "solution_path.png"),
+    }
+    sections = report_sections(plan, records, tables, focus, main, ablations, figures)
+    path = write_report(out / "REPORT.md", "Reproducing the HRRL paper", plan.command, sections)
+    print_tables(tables)
+    return path
+
+
+def _notes(lines: Sequence[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines) if lines else "- No automatic remarks."
+
+
+def report_sections(
+    plan: ReproducePlan,
+    records: Sequence[rr.Record],
+    tables: dict[str, tuple[list[str], list[list[Any]]]],
+    focus: str,
+    main: Sequence[str],
+    ablations: Sequence[str],
+    figures: dict[str, Path],
+) -> list[str]:
+    sections = [
+        "## Headline (held-out suite, targets 10²–10⁵)\n\n"
+        + _notes(rr.headline(records, [*main, *(a for a in ablations if a not in main)])),
+        protocol_section(plan),
+    ]
+    sections.append(
+        "## §5.1 The paper's three test problems\n\n"
+        + markdown_table(*tables["5.1"])
+        + "\n\nSteps and efficiency: mean ± 95 % CI over the seeds that solved the problem.\n\n"
+        + markdown_table(*tables["5.1 (all methods)"])
+        + "\n\n**Notes (automatic)**\n\n"
+        + _notes(rr.notes_5_1(records, focus))
+    )
+    sections.append(
+        "## §5.2 Comparison with baselines\n\n"
+        + markdown_table(*tables["5.2"])
+        + "\n\nSuccess = solved / feasible problems; efficiency = optimal / steps over solved "
+        "problems; average steps over solved problems only (methods solve different subsets). "
+        "Training time is wall time on this machine, shared with other jobs. The paper's numbers "
+        "for this table are not in our copy of it: `not stated`.\n\n**Notes (automatic)**\n\n"
+        + _notes(rr.notes_5_2(records, main))
+    )
+    if ablations:
+        sections.append(
+            "## §5.3 Ablations\n\n"
+            + markdown_table(*tables["5.3"])
+            + "\n\nEach ablation switches one HRRL config field off (same seeds, same budget). "
+            "Δ is the per-seed difference to full HRRL.\n\n**Notes (automatic)**\n\n"
+            + _notes(rr.notes_5_3(records, ablations))
+        )
+    sections.append(
+        "## Success / optimality by target size\n\n"
+        + markdown_table(*tables["by target size"])
+        + "\n\nEach cell: success rate / optimality, mean ± 95 % CI over seeds."
+    )
+    sections.append("## Figures\n\n" + "\n".join(f"![{name}]({name})" for name in figures))
+    sections.append(
+        "## Reading the numbers\n\n"
+        f"- ± is the 95 % Student-t half-width over seeds; with {plan.seeds} seeds its t quantile "
+        f"is {stats.t.ppf(0.975, max(plan.seeds - 1, 1)):.2f}, so intervals are wide and may "
+        "leave [0, 100 %]. A single run prints without ±.\n"
+        "- The baselines see the absolute state (position, target, which moves land on a "
+        "forbidden state); tabular learners keep one shared untrained row for every state "
+        "outside the training range, the DQNs get coordinates scaled by the largest training "
+        "target. Nothing else is tuned per method.\n"
+        "- The options baseline's fixed options (`dash-k`, `approach`) follow the greedy rule, "
+        "so beyond the training range, where its table row is untrained and options are picked "
+        "at random, its successes come from those fixed options rather than from learning."
+    )
+    sections.append(
+        "## Raw results\n\n`runs.jsonl`: one line per (method, seed) with training time, "
+        "training env steps and learning curve. `rows.jsonl`: one SPEC result row per (method, "
+        "seed, problem); paths are kept for the paper's problems only."
+    )
+    return sections
+
+
+def protocol_section(plan: ReproducePlan) -> str:
+    b = plan.budget
+    hrrl = f"{b.hrrl_episodes} episodes" if b.hrrl_episodes is not None else "the preset's episodes"
+    methods = ", ".join(METHOD_BY_NAME[m].label for m in plan.methods)
+    scales = "; ".join(
+        f"targets {t[0]:,}–{t[1]:,} sparse ({f[0]}–{f[1]} forbidden states)"
+        for t, f in (HELDOUT_SCALES[name] for name in plan.scales)
+    )
+    return (
+        "## Protocol\n\n"
+        f"- Methods: {methods}.\n"
+        f"- Seeds: {plan.seeds} per learning method (greedy and the solver are deterministic: "
+        "one run).\n"
+        f"- Training: baselines {b.baseline_steps:,} env steps each on {b.pool_size} problems "
+        f"from the paper's distribution (targets 5–100, 2–5 forbidden states; a new pool per "
+        f"seed); HRRL and ablations: preset `{b.hrrl_preset}`, {hrrl}.\n"
+        f"- Evaluation: the paper's 3 problems, {plan.per_category} in-distribution problems "
+        f"(targets 5–100) and {plan.per_category} per held-out category: {scales}; each scale "
+        f"also dense ({DENSITY:.0%} of the states forbidden). Generated with seed "
+        f"{HELDOUT_SEED}. Every path is checked by the independent checker; "
+        "optimal steps come from the exact solver." + hrrl_training_note(plan)
+    )
+
+
+def hrrl_training_note(plan: ReproducePlan) -> str:
+    """What HRRL trains on, read from its config (it differs from the baselines' distribution)."""
+    if "hrrl" not in plan.methods:
+        return ""
+    from hrrl.experiments.reproduce_methods import hrrl_config
+
+    c = hrrl_config(METHOD_BY_NAME["hrrl"], plan.budget)
+    return (
+        f"\n- HRRL's own training distribution (preset `{plan.budget.hrrl_preset}`): targets "
+        f"{c.final_targets[0]}–{c.final_targets[1]} (curriculum stages {list(c.curriculum_stages)}"
+        f" when on), {c.forbidden_count[0]}–{c.forbidden_count[1]} forbidden states, "
+        f"{c.dense_fraction:.0%} dense episodes, {c.tight_fraction:.0%} tight budgets, "
+        f"{c.random_action_fraction:.0%} random action sets, reward `{c.reward}`; the baselines "
+        "train on the paper's distribution only. Training env steps are reported per method."
+    )
+
+
+def print_tables(tables: dict[str, tuple[list[str], list[list[Any]]]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if Console().is_terminal else 160)
+    for title, (headers, rows) in tables.items():
+        table = Table(title=f"§{title}" if title[0].isdigit() else title)
+        for header in headers:
+            table.add_column(str(header))
+        for row in rows:
+            table.add_row(*(str(c) for c in row))
+        console.print(table)

@@ -1,0 +1,380 @@
+"""Tables, claim checks and plots of ``hrrl reproduce``, computed from the raw run records.
+
+A *record* is what :func:`hrrl.experiments.reproduce_methods.run_method` returned for one
+(method, seed). Every number here is derived from records; nothing is typed by hand except the
+paper's claims, which sit in :data:`PAPER_CLAIMS` and are checked against the solver.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hrrl.core.stats import mean_ci
+from hrrl.experiments.reproduce_methods import METHOD_BY_NAME
+from hrrl.problem import Problem
+from hrrl.solvers.numberline import solve
+from hrrl.suites.builtin import PAPER_CLAIMED_STEPS, PAPER_PROBLEMS
+
+Record = dict[str, Any]
+HELDOUT_PREFIX = "heldout-"
+IN_DISTRIBUTION = "in-distribution"
+NOT_STATED = "not stated"
+PAPER_EFFICIENCY_CLAIM = "89–93 %"
+"""§5.1 of the paper: the efficiency range it reports for its three test problems."""
+
+
+# ------------------------------------------------------------------------------ statistics
+def ci_text(values: Sequence[float], digits: int = 1, scale: float = 1.0, suffix: str = "") -> str:
+    """``"m ± h"`` with the Student-t 95 % half-width over ``values`` (nan values dropped)."""
+    return mean_ci(values).format(digits=digits, scale=scale, suffix=suffix)
+
+
+def success_rate(rows: Sequence[dict[str, Any]]) -> float:
+    """Solved / feasible (nan without feasible rows)."""
+    feasible = [r for r in rows if r["status"] in ("solved", "failed")]
+    if not feasible:
+        return float("nan")
+    return sum(r["status"] == "solved" for r in feasible) / len(feasible)
+
+
+def efficiency(rows: Sequence[dict[str, Any]]) -> float:
+    """Mean optimal / steps over solved rows (nan when none solved)."""
+    values = [r["optimal_steps"] / r["steps"] for r in rows if r["status"] == "solved"]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def mean_steps(rows: Sequence[dict[str, Any]]) -> float:
+    values = [r["steps"] for r in rows if r["status"] == "solved"]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def rows_in(record: Record, category: str) -> list[dict[str, Any]]:
+    """Rows of one category; ``heldout`` means every held-out category."""
+    if category == "heldout":
+        return [r for r in record["rows"] if str(r.get("category", "")).startswith(HELDOUT_PREFIX)]
+    return [r for r in record["rows"] if r.get("category") == category]
+
+
+def by_method(records: Sequence[Record]) -> dict[str, list[Record]]:
+    grouped: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        grouped[record["method"]].append(record)
+    return grouped
+
+
+def metric_over_seeds(records: Sequence[Record], metric: Any, category: str) -> list[float]:
+    return [metric(rows_in(r, category)) for r in records]
+
+
+# ------------------------------------------------------------------------------ claims
+@dataclass(frozen=True)
+class ClaimCheck:
+    """A claimed step count for one problem, judged by the solver."""
+
+    problem: Problem
+    claimed_steps: int
+    optimal_steps: int
+    possible: bool
+    reason: str
+
+    @property
+    def implied_efficiency(self) -> float:
+        return self.optimal_steps / self.claimed_steps
+
+
+def path_of_length_exists(problem: Problem, length: int) -> bool:
+    """Whether a valid path of exactly ``length`` moves reaches the target (monotone actions)."""
+    lo, hi = sorted((problem.start, problem.target))
+    free = np.ones(hi - lo + 1, dtype=bool)
+    blocked = [f - lo for f in problem.forbidden if lo <= f <= hi]
+    free[blocked] = False
+    reach = np.zeros_like(free)
+    reach[problem.start - lo] = True
+    for _ in range(length):
+        nxt = np.zeros_like(reach)
+        for move in problem.actions:
+            shifted = np.flatnonzero(reach) + move
+            shifted = shifted[(shifted >= 0) & (shifted < reach.size)]
+            nxt[shifted] = True
+        reach = nxt & free
+    return bool(reach[problem.target - lo])
+
+
+def check_claim(problem: Problem, claimed: int) -> ClaimCheck:
+    """Is a path of exactly ``claimed`` steps possible? Explains parity when that is the reason."""
+    optimum = solve(problem).steps
+    assert optimum is not None
+    if claimed < optimum:
+        return ClaimCheck(problem, claimed, optimum, False, f"below the optimum {optimum}")
+    possible = problem.monotone and path_of_length_exists(problem, claimed)
+    if possible:
+        return ClaimCheck(problem, claimed, optimum, True, "a path of that length exists")
+    odd = all(a % 2 for a in problem.actions)
+    gap = problem.target - problem.start
+    if odd and (claimed - gap) % 2:
+        reason = (
+            f"impossible by parity: every move in {set(problem.actions)} is odd, so after "
+            f"{claimed} moves the position has the parity of {claimed}, never {problem.target}"
+        )
+    else:
+        reason = f"no valid path of exactly {claimed} moves exists"
+    return ClaimCheck(problem, claimed, optimum, False, reason)
+
+
+def paper_claim_checks() -> list[ClaimCheck]:
+    return [check_claim(p, PAPER_CLAIMED_STEPS[p.id]) for p in PAPER_PROBLEMS]
+
+
+# ------------------------------------------------------------------------------ §5.1
+def paper_steps(records: Sequence[Record], problem_id: str) -> list[float]:
+    """Steps on one paper problem per seed (nan where the run failed)."""
+    out = []
+    for record in records:
+        row = next(r for r in record["rows"] if r["id"] == problem_id)
+        out.append(float(row["steps"]) if row["status"] == "solved" else float("nan"))
+    return out
+
+
+def table_5_1(records: Sequence[Record], method: str) -> tuple[list[str], list[list[Any]]]:
+    """The paper's three problems: claimed vs measured steps and efficiency of ``method``."""
+    headers = [
+        "Target",
+        "Forbidden",
+        "Optimal steps (solver)",
+        "Paper: steps",
+        "Paper: efficiency",
+        f"{METHOD_BY_NAME[method].label}: steps",
+        "efficiency (optimal/steps)",
+        "solved (seeds)",
+    ]
+    rows = []
+    runs = by_method(records).get(method, [])
+    for check in paper_claim_checks():
+        p = check.problem
+        steps = paper_steps(runs, p.id)
+        solved = sum(not math.isnan(s) for s in steps)
+        eff = [check.optimal_steps / s for s in steps]
+        rows.append(
+            [
+                p.target,
+                ", ".join(str(f) for f in sorted(p.forbidden)),
+                check.optimal_steps,
+                f"{check.claimed_steps} (impossible)"
+                if not check.possible
+                else check.claimed_steps,
+                PAPER_EFFICIENCY_CLAIM,
+                ci_text(steps),
+                ci_text(eff, scale=100, suffix=" %"),
+                f"{solved}/{len(steps)}",
+            ]
+        )
+    return headers, rows
+
+
+def table_5_1_methods(
+    records: Sequence[Record], methods: Sequence[str]
+) -> tuple[list[str], list[list[Any]]]:
+    """Steps of every method on each paper problem (mean ± CI over the seeds that solved it)."""
+    problems = list(PAPER_PROBLEMS)
+    headers = ["Method", *[f"T={p.target} steps (solved)" for p in problems]]
+    grouped = by_method(records)
+    rows = []
+    for method in methods:
+        cells: list[Any] = [METHOD_BY_NAME[method].label]
+        for p in problems:
+            steps = paper_steps(grouped.get(method, []), p.id)
+            solved = sum(not math.isnan(s) for s in steps)
+            cells.append(f"{ci_text(steps)} ({solved}/{len(steps)})")
+        rows.append(cells)
+    return headers, rows
+
+
+def notes_5_1(records: Sequence[Record], method: str) -> list[str]:
+    notes = []
+    for check in paper_claim_checks():
+        p = check.problem
+        if not check.possible:
+            notes.append(
+                f"Claim for T={p.target} ({check.claimed_steps} steps) is impossible: "
+                f"{check.reason}. The optimum is {check.optimal_steps}; the paper's efficiency "
+                f"for it equals optimum/claimed = {check.implied_efficiency:.1%}, arithmetic on "
+                "an impossible step count."
+            )
+        steps = paper_steps(by_method(records).get(method, []), p.id)
+        measured = mean_ci(steps)
+        if math.isnan(measured.mean):
+            notes.append(f"T={p.target}: {METHOD_BY_NAME[method].label} solved it in no seed.")
+        elif not math.isclose(measured.mean, check.claimed_steps):
+            notes.append(
+                f"T={p.target}: measured {measured.format(1)} steps vs claimed "
+                f"{check.claimed_steps} — claim not reproduced as stated."
+            )
+    return notes
+
+
+# ------------------------------------------------------------------------------ §5.2 / §5.3
+def table_5_2(
+    records: Sequence[Record], methods: Sequence[str]
+) -> tuple[list[str], list[list[Any]]]:
+    headers = [
+        "Method",
+        "Success: paper (3)",
+        "Success: in-distribution",
+        "Success: held-out (T 10²–10⁵)",
+        "Efficiency: held-out",
+        "Avg steps: held-out (solved)",
+        "Training time (s)",
+        "Training env steps",
+        "Paper: success / steps / time",
+    ]
+    grouped = by_method(records)
+    rows = []
+    for method in methods:
+        runs = grouped.get(method, [])
+        pct = {"digits": 1, "scale": 100, "suffix": " %"}
+        rows.append(
+            [
+                METHOD_BY_NAME[method].label,
+                ci_text(metric_over_seeds(runs, success_rate, "paper"), **pct),
+                ci_text(metric_over_seeds(runs, success_rate, IN_DISTRIBUTION), **pct),
+                ci_text(metric_over_seeds(runs, success_rate, "heldout"), **pct),
+                ci_text(metric_over_seeds(runs, efficiency, "heldout"), **pct),
+                ci_text(metric_over_seeds(runs, mean_steps, "heldout"), digits=0),
+                ci_text([r["training_time_s"] for r in runs], digits=1),
+                ci_text([r["train_env_steps"] for r in runs], digits=0),
+                NOT_STATED,
+            ]
+        )
+    return headers, rows
+
+
+def paired_difference(
+    runs: Sequence[Record], reference: Sequence[Record], metric: Any, category: str
+) -> list[float]:
+    """``metric(run) − metric(reference run of the same seed)`` per shared seed."""
+    ref = {r["seed"]: metric(rows_in(r, category)) for r in reference}
+    return [metric(rows_in(r, category)) - ref[r["seed"]] for r in runs if r["seed"] in ref]
+
+
+def table_5_3(
+    records: Sequence[Record], methods: Sequence[str]
+) -> tuple[list[str], list[list[Any]]]:
+    headers = [
+        "Variant",
+        "Success: in-distribution",
+        "Success: held-out",
+        "Δ success vs full (paired)",
+        "Efficiency: held-out",
+        "Success: paper (3)",
+        "Paper: reported",
+    ]
+    grouped = by_method(records)
+    full = grouped.get("hrrl", [])
+    pct = {"digits": 1, "scale": 100, "suffix": " %"}
+    rows = []
+    for method in methods:
+        runs = grouped.get(method, [])
+        delta = paired_difference(runs, full, success_rate, "heldout")
+        rows.append(
+            [
+                METHOD_BY_NAME[method].label,
+                ci_text(metric_over_seeds(runs, success_rate, IN_DISTRIBUTION), **pct),
+                ci_text(metric_over_seeds(runs, success_rate, "heldout"), **pct),
+                "—" if method == "hrrl" else ci_text(delta, **pct),
+                ci_text(metric_over_seeds(runs, efficiency, "heldout"), **pct),
+                ci_text(metric_over_seeds(runs, success_rate, "paper"), **pct),
+                NOT_STATED,
+            ]
+        )
+    return headers, rows
+
+
+def notes_5_2(records: Sequence[Record], methods: Sequence[str]) -> list[str]:
+    """Automatic remarks: which methods match or beat HRRL on held-out success."""
+    grouped = by_method(records)
+    if "hrrl" not in grouped:
+        return ["HRRL was not run; the table shows the baselines only."]
+    ours = mean_ci(metric_over_seeds(grouped["hrrl"], success_rate, "heldout"))
+    notes = []
+    for method in methods:
+        if method in ("hrrl", "optimal") or method not in grouped:
+            continue
+        theirs = mean_ci(metric_over_seeds(grouped[method], success_rate, "heldout"))
+        if theirs.mean >= ours.mean:
+            notes.append(
+                f"{METHOD_BY_NAME[method].label} matches or beats HRRL on held-out success "
+                f"({theirs.format(3)} vs {ours.format(3)})."
+            )
+    return notes
+
+
+def notes_5_3(records: Sequence[Record], methods: Sequence[str]) -> list[str]:
+    """An ablation whose paired Δ interval includes 0 does not show the component matters."""
+    grouped = by_method(records)
+    full = grouped.get("hrrl", [])
+    notes = []
+    for method in methods:
+        if method == "hrrl" or method not in grouped or not full:
+            continue
+        delta = mean_ci(paired_difference(grouped[method], full, success_rate, "heldout"))
+        label = METHOD_BY_NAME[method].label
+        if delta.n < 2 or math.isnan(delta.half_width):
+            notes.append(f"{label}: too few seeds for an interval (Δ = {delta.mean:+.3f}).")
+        elif delta.high >= 0:
+            notes.append(
+                f"{label}: no significant drop in held-out success (Δ = {delta.format(3)}): at "
+                "this budget and on this suite the component shows no measurable contribution."
+            )
+        else:
+            notes.append(f"{label}: held-out success drops significantly (Δ = {delta.format(3)}).")
+    return notes
+
+
+def headline(records: Sequence[Record], methods: Sequence[str]) -> list[str]:
+    """One line per method: held-out success and efficiency (mean ± CI over seeds)."""
+    grouped = by_method(records)
+    lines = []
+    for method in methods:
+        runs = grouped.get(method, [])
+        if not runs:
+            continue
+        rate = ci_text(metric_over_seeds(runs, success_rate, "heldout"), 1, 100, " %")
+        eff = ci_text(metric_over_seeds(runs, efficiency, "heldout"), 1, 100, " %")
+        lines.append(
+            f"{METHOD_BY_NAME[method].label}: held-out success {rate}, efficiency {eff} "
+            f"({len(runs)} run{'s' if len(runs) > 1 else ''})."
+        )
+    return lines
+
+
+# ------------------------------------------------------------------------------ by target size
+def categories_of(records: Sequence[Record]) -> list[str]:
+    seen: dict[str, None] = {}
+    for record in records[:1]:
+        for row in record["rows"]:
+            seen.setdefault(str(row.get("category", "")), None)
+    return [c for c in seen if c != "paper"]
+
+
+def table_by_category(
+    records: Sequence[Record], methods: Sequence[str]
+) -> tuple[list[str], list[list[Any]]]:
+    categories = categories_of(records)
+    headers = ["Method", *categories]
+    grouped = by_method(records)
+    rows = []
+    for method in methods:
+        runs = grouped.get(method, [])
+        cells: list[Any] = [METHOD_BY_NAME[method].label]
+        for category in categories:
+            rate = ci_text(metric_over_seeds(runs, success_rate, category), 0, 100, " %")
+            eff = ci_text(metric_over_seeds(runs, efficiency, category), 0, 100, " %")
+            cells.append(f"{rate} / {eff}")
+        rows.append(cells)
+    return headers, rows
