@@ -60,7 +60,7 @@ def numpy_vector(n: int, total_steps: int = 2_000_000, mode: str = "batch") -> T
     """``mode``: ``batch`` (one vectorized draw for all resets), ``per-env`` (a sampler call per
     reset, draw-for-draw identical to SyncVectorEnv), ``fixed`` (no redraws)."""
     if mode == "batch":
-        env = NumberLineVectorEnv(num_envs=n, batch_sampler=TRAINING.draw)
+        env = NumberLineVectorEnv(num_envs=n, batch_sampler=TRAINING.draw_batch)
     elif mode == "per-env":
         env = NumberLineVectorEnv(num_envs=n, sampler=curriculum_sampler)
     else:

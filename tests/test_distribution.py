@@ -59,3 +59,22 @@ def test_vector_env_with_batch_sampler_redraws_finished_episodes():
         assert not (forbidden_now & ~terminated).any()
     assert len(seen) >= 12
     assert (obs[:, 1] == env.target).all()
+
+
+def test_batch_arrays_and_lazy_problems_agree():
+    dist = ProblemDistribution(targets=(5, 40))
+    batch = dist.draw_batch(np.random.default_rng(2), 50)
+    problems = batch.problems()
+    assert [p.target for p in problems] == batch.targets.tolist()
+    assert sum(len(p.forbidden) for p in problems) == batch.forbidden_values.size
+    env = NumberLineVectorEnv(num_envs=50, batch_sampler=dist.draw_batch)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        env.step(rng.integers(0, 3, size=50))
+        for i in (0, 17, 49):
+            p = env.problems[i]
+            assert p.target == env.target[i] and p.max_steps == env.budget[i]
+            assert all(env.is_forbidden(np.array([i]), np.array([f]))[0] for f in p.forbidden)
+            assert not env.is_forbidden(np.array([i]), np.array([p.target]))[0]
+    assert len(env.problems) == 50 and env.problems[-1] == env.problems[49]

@@ -70,29 +70,36 @@ class ForbiddenIndex:
         self._dirty.append(index)
 
     def set_many(self, indices: np.ndarray, forbidden: list[frozenset[int]]) -> None:
-        """Replace the rows of several envs at once (one sort for all of them)."""
+        """Replace the rows of several envs at once."""
         lengths = np.fromiter((len(f) for f in forbidden), dtype=np.int64, count=len(forbidden))
         values = np.fromiter(
             (x for f in forbidden for x in f), dtype=np.int64, count=int(lengths.sum())
         )
-        owners = np.repeat(np.asarray(indices, dtype=np.int64), lengths)
-        keys = np.sort((owners << _POS_BITS) | (values + _POS_OFFSET))
+        self.set_many_arrays(indices, values, lengths)
+
+    def set_many_arrays(self, indices: np.ndarray, values: np.ndarray, lengths: np.ndarray) -> None:
+        """Rows of several envs from flat ``values`` (env after env, ``lengths`` each)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        owners = np.repeat(indices, lengths)
+        keys = np.sort((owners << _POS_BITS) | (np.asarray(values, dtype=np.int64) + _POS_OFFSET))
         # sorting by key sorts by env first, so each env's keys are one contiguous segment
-        order = np.argsort(np.asarray(indices), kind="stable")
-        bounds = np.concatenate(([0], np.cumsum(lengths[order])))
-        for k, j in enumerate(order):
+        order = np.argsort(indices, kind="stable")
+        sorted_lengths = lengths[order]
+        bounds = np.concatenate(([0], np.cumsum(sorted_lengths))).tolist()
+        for k, j in enumerate(order.tolist()):
             self._rows[int(indices[j])] = keys[bounds[k] : bounds[k + 1]]
         table = self._table
         if table is not None and lengths.size and int(lengths.max()) <= table.shape[1]:
-            rows = np.asarray(indices, dtype=np.int64)
-            table[rows] = self._pad[rows, None]
-            row_of_key = np.repeat(rows[order], lengths[order])
-            column = np.arange(keys.size) - np.repeat(bounds[:-1], lengths[order])
+            rows = indices[order]
+            table[indices] = self._pad[indices, None]
+            row_of_key = np.repeat(rows, sorted_lengths)
+            column = np.arange(keys.size) - np.repeat(np.asarray(bounds[:-1]), sorted_lengths)
             table[row_of_key, column] = keys
         else:
-            self._dirty.extend(int(i) for i in indices)
+            self._dirty.extend(indices.tolist())
 
     def row(self, index: int) -> np.ndarray:
+        """The sorted keys of env ``index``."""
         return self._rows[index]
 
     def _refresh(self) -> None:

@@ -24,9 +24,28 @@ from hrrl.envs.numberline import PAPER_EXAMPLE, ProblemSampler, observation_spac
 from hrrl.envs.numberline_dynamics import ForbiddenIndex, advance, direction
 from hrrl.envs.rewards import DEFAULT_REWARD, RewardFn, Transition, get_reward
 from hrrl.problem import Problem
+from hrrl.suites.distribution import ProblemBatch
 
-BatchSampler = Callable[[np.random.Generator, int], list[Problem]]
-"""Draws ``n`` problems at once (e.g. :meth:`hrrl.suites.distribution.ProblemDistribution.draw`)."""
+BatchSampler = Callable[[np.random.Generator, int], "list[Problem] | ProblemBatch"]
+"""Draws ``n`` problems at once, as objects or as a :class:`ProblemBatch` of arrays (fastest:
+:meth:`hrrl.suites.distribution.ProblemDistribution.draw_batch`)."""
+
+
+class _LazyProblems(Sequence[Problem]):
+    """``env.problems``: a read-only sequence that builds each problem on first access."""
+
+    def __init__(self, env: NumberLineVectorEnv) -> None:
+        self._env = env
+
+    def __len__(self) -> int:
+        return self._env.num_envs
+
+    def __getitem__(self, i: int) -> Problem:  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._env.problem(j) for j in range(self._env.num_envs)[i]]  # type: ignore[return-value]
+        if i < 0:
+            i += self._env.num_envs
+        return self._env.problem(int(i))
 
 
 class NumberLineVectorEnv(VectorEnv):
@@ -61,11 +80,12 @@ class NumberLineVectorEnv(VectorEnv):
                 raise ValueError("give problems or a sampler, not both")
             if not num_envs:
                 raise ValueError("a sampler needs num_envs")
-            first = (
-                sampler(np.random.default_rng(0))
-                if sampler is not None
-                else batch_sampler(np.random.default_rng(0), 1)[0]  # type: ignore[misc]
-            )
+            if sampler is not None:
+                first = sampler(np.random.default_rng(0))
+            else:
+                assert batch_sampler is not None
+                drawn = batch_sampler(np.random.default_rng(0), 1)
+                first = drawn.problems()[0] if isinstance(drawn, ProblemBatch) else drawn[0]
             problems = [first] * num_envs
         if problems is None:
             problems = [PAPER_EXAMPLE] * (num_envs or 1)
@@ -81,7 +101,8 @@ class NumberLineVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         n = self.num_envs
-        self.problems: list[Problem] = list(problems)
+        self._problems: list[Problem | None] = list(problems)
+        self.problems = _LazyProblems(self)
         self.position = np.zeros(n, dtype=np.int64)
         self.steps = np.zeros(n, dtype=np.int64)
         self.target = np.zeros(n, dtype=np.int64)
@@ -105,7 +126,7 @@ class NumberLineVectorEnv(VectorEnv):
                 f"problem {problem.id or i} has {len(problem.actions)} actions, "
                 f"the env was built for {self.moves.shape[1]}"
             )
-        self.problems[i] = problem
+        self._problems[i] = problem
         self.target[i] = problem.target
         self.start[i] = problem.start
         self.budget[i] = problem.max_steps
@@ -128,7 +149,7 @@ class NumberLineVectorEnv(VectorEnv):
         if any(len(p.actions) != k for p in problems):
             raise ValueError(f"every problem must have {k} actions")
         for i, problem in zip(idx, problems, strict=True):
-            self.problems[int(i)] = problem
+            self._problems[int(i)] = problem
         self.target[idx] = [p.target for p in problems]
         self.start[idx] = [p.start for p in problems]
         self.budget[idx] = [p.max_steps for p in problems]
@@ -139,12 +160,46 @@ class NumberLineVectorEnv(VectorEnv):
         self.largest[idx] = np.abs(moves).max(axis=1)
         self._forbidden.set_many(idx, [p.forbidden for p in problems])
 
+    def _set_batch(self, idx: np.ndarray, batch: ProblemBatch) -> None:
+        """Arrays straight into the env; ``problems[i]`` is rebuilt from them when asked for."""
+        if batch.moves.shape[1] != self.moves.shape[1]:
+            raise ValueError(f"every problem must have {self.moves.shape[1]} actions")
+        for i in idx.tolist():
+            self._problems[i] = None
+        self.target[idx] = batch.targets
+        self.start[idx] = batch.starts
+        self.budget[idx] = batch.budgets
+        self.moves[idx] = batch.moves
+        positive, negative = (batch.moves > 0).all(axis=1), (batch.moves < 0).all(axis=1)
+        self.sign[idx] = positive.astype(np.int64) - negative.astype(np.int64)
+        self.largest[idx] = np.abs(batch.moves).max(axis=1)
+        self._forbidden.set_many_arrays(idx, batch.forbidden_values, batch.forbidden_lengths)
+
+    def problem(self, i: int) -> Problem:
+        """The problem sub-env ``i`` is solving now."""
+        problem = self._problems[i]
+        if problem is None:
+            forbidden = ForbiddenIndex.positions(self._forbidden.row(i))
+            problem = Problem.trusted(
+                int(self.target[i]),
+                frozenset(forbidden.tolist()),
+                tuple(self.moves[i].tolist()),
+                int(self.start[i]),
+                int(self.budget[i]),
+            )
+            self._problems[i] = problem
+        return problem
+
     def _reset_envs(self, mask: np.ndarray, problems: Sequence[Problem] | None = None) -> None:
         idx = np.flatnonzero(mask)
         if problems is not None:
             self._set_problems(idx, [problems[int(i)] for i in idx])
         elif self._batch_sampler is not None and idx.size:
-            self._set_problems(idx, self._batch_sampler(self._batch_rng, idx.size))
+            drawn = self._batch_sampler(self._batch_rng, idx.size)
+            if isinstance(drawn, ProblemBatch):
+                self._set_batch(idx, drawn)
+            else:
+                self._set_problems(idx, drawn)
         elif self._sampler is not None:
             self._set_problems(idx, [self._sampler(self._rngs[int(i)]) for i in idx])
         self.position[idx] = self.start[idx]
