@@ -1,0 +1,202 @@
+"""Goal-conditioned DQN (a universal value function approximator, Schaul et al. 2015) with
+Hindsight Experience Replay (Andrychowicz et al. 2017).
+
+``Q(s ‖ g, a)`` is one network on the concatenated observation and goal; the update is the shared
+:func:`~hrrl.agents.dqn.dqn_loss` (double DQN, target network), fed from a
+:class:`~hrrl.core.her_replay.HindsightReplayBuffer`. ``n_sampled_goal = 0`` turns HER off (plain
+goal-conditioned DQN, the paper's baseline). Training follows the paper's loop: a cycle collects
+``episodes_per_cycle`` episodes with ε-greedy exploration (the episodes run side by side, one
+batched forward pass per step), then does ``updates_per_cycle`` gradient steps.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium
+import numpy as np
+import torch
+from torch import nn
+
+from hrrl.agents.dqn import DQNConfig, DQNLearner, q_greedy
+from hrrl.core.her_replay import HindsightReplayBuffer
+from hrrl.core.networks import mlp
+from hrrl.core.replay import Batch
+from hrrl.core.seeding import init_module, make_rng, spawn_seeds
+
+
+@dataclass(frozen=True)
+class HERDQNConfig:
+    n_sampled_goal: int = 4
+    """HER ``future`` goals per transition (k); 0 disables hindsight relabelling."""
+    hidden: tuple[int, ...] = (256,)
+    """Hidden layer sizes of the Q-network (the paper: one layer of 256)."""
+    batch_size: int = 128
+    """Transitions per gradient step."""
+    episodes_per_cycle: int = 16
+    """Episodes collected (side by side) before each round of updates."""
+    updates_per_cycle: int = 40
+    """Gradient steps after each cycle of episodes."""
+    epsilon: float = 0.2
+    """Probability of a uniformly random action while collecting."""
+    buffer_episodes: int = 20_000
+    """Replay capacity in episodes."""
+    dqn: DQNConfig = field(
+        default_factory=lambda: DQNConfig(gamma=0.98, lr=1e-3, tau=0.05, target_every=40)
+    )
+    """The DQN update (targets soft-updated once per cycle by default)."""
+
+
+def uvfa_network(obs_dim: int, goal_dim: int, n_actions: int, hidden: tuple[int, ...]) -> nn.Module:
+    """``Q(s ‖ g, ·)``: an MLP on the concatenated observation and goal."""
+    return mlp([obs_dim + goal_dim, *hidden, n_actions])
+
+
+def uvfa_batch(batch: Batch) -> Batch:
+    """Turn a HER batch into the fields :func:`dqn_loss` reads (goal appended to both states)."""
+    goal = batch["goal"].astype(np.float32)
+    data = {
+        "obs": np.concatenate([batch["observation"].astype(np.float32), goal], axis=-1),
+        "next_obs": np.concatenate([batch["next_observation"].astype(np.float32), goal], axis=-1),
+        "action": batch["action"],
+        "reward": batch["reward"],
+        "terminated": batch["terminated"],
+    }
+    return Batch(data, batch.indices, batch.weights)
+
+
+def _goal_input(obs: dict[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([obs["observation"], obs["desired_goal"]], axis=-1).astype(np.float32)
+
+
+class HERDQNAgent:
+    """ε-greedy acting, HER storage and DQN updates for a discrete-action goal environment."""
+
+    def __init__(self, env: gymnasium.Env, config: HERDQNConfig, seed: int) -> None:
+        space = env.observation_space
+        obs_dim = int(np.prod(space["observation"].shape))
+        goal_dim = int(np.prod(space["desired_goal"].shape))
+        self.n_actions = int(env.action_space.n)
+        net_seed, self._rng_seed = spawn_seeds(seed, 2)
+        q_net = init_module(
+            uvfa_network(obs_dim, goal_dim, self.n_actions, config.hidden), net_seed
+        )
+        self.learner = DQNLearner(q_net, copy.deepcopy(q_net), config.dqn)
+        self.config = config
+        base = env.unwrapped
+        self.buffer = HindsightReplayBuffer(
+            config.buffer_episodes,
+            base.max_steps,
+            base.compute_reward,
+            getattr(base, "compute_terminated", None),
+            config.n_sampled_goal,
+        )
+
+    def act(
+        self, obs: dict[str, np.ndarray], epsilon: float, rng: np.random.Generator
+    ) -> np.ndarray:
+        """ε-greedy actions for a batch of Dict observations (arrays with a leading axis)."""
+        greedy = q_greedy(self.learner.q_net, _goal_input(obs))
+        explore = rng.random(len(greedy)) < epsilon
+        return np.where(explore, rng.integers(0, self.n_actions, size=len(greedy)), greedy)
+
+    def update(self, rng: np.random.Generator) -> float:
+        batch = uvfa_batch(self.buffer.sample(self.config.batch_size, rng))
+        loss, _ = self.learner.update(batch)
+        return loss
+
+
+def run_episodes(
+    envs: list[gymnasium.Env],
+    policy: Callable[[dict[str, np.ndarray]], np.ndarray],
+    seeds: list[int] | None = None,
+) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
+    """Run one episode in each env side by side; returns the episodes (HER layout) and successes."""
+    starts = [env.reset(seed=None if seeds is None else seeds[i]) for i, env in enumerate(envs)]
+    obs = [o for o, _ in starts]
+    logs: list[dict[str, list[Any]]] = [
+        {
+            "observation": [o["observation"]],
+            "achieved_goal": [o["achieved_goal"]],
+            "action": [],
+            "terminated": [],
+        }
+        for o in obs
+    ]
+    active = list(range(len(envs)))
+    success = np.zeros(len(envs), dtype=bool)
+    while active:
+        stacked = {k: np.stack([obs[i][k] for i in active]) for k in obs[0]}
+        actions = policy(stacked)
+        still_active = []
+        for i, action in zip(active, actions, strict=True):
+            obs[i], _, terminated, truncated, info = envs[i].step(int(action))
+            log = logs[i]
+            log["observation"].append(obs[i]["observation"])
+            log["achieved_goal"].append(obs[i]["achieved_goal"])
+            log["action"].append(int(action))
+            log["terminated"].append(terminated)
+            success[i] = bool(info.get("is_success", terminated))
+            if not (terminated or truncated):
+                still_active.append(i)
+        active = still_active
+    episodes = [
+        {k: np.asarray(v) for k, v in log.items()} | {"desired_goal": o["desired_goal"]}
+        for log, o in zip(logs, obs, strict=True)
+    ]
+    return episodes, success
+
+
+def evaluate(
+    agent: HERDQNAgent, envs: list[gymnasium.Env], episodes: int, rng: np.random.Generator
+) -> float:
+    """Greedy success rate over ``episodes`` fresh episodes."""
+    wins = 0
+    done = 0
+    while done < episodes:
+        batch = envs[: min(len(envs), episodes - done)]
+        seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=len(batch))]
+        _, success = run_episodes(batch, lambda o: agent.act(o, 0.0, rng), seeds)
+        wins += int(success.sum())
+        done += len(batch)
+    return wins / episodes
+
+
+def train_her_dqn(
+    make_env: Callable[[], gymnasium.Env],
+    config: HERDQNConfig,
+    seed: int,
+    cycles: int,
+    eval_every: int,
+    eval_episodes: int = 100,
+) -> dict[str, Any]:
+    """Train for ``cycles`` cycles; greedy success rate every ``eval_every`` cycles and at end."""
+    torch.set_num_threads(1)
+    env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
+    envs = [make_env() for _ in range(config.episodes_per_cycle)]
+    eval_envs = [make_env() for _ in range(config.episodes_per_cycle)]
+    for i, env in enumerate(envs):
+        env.reset(seed=env_seed + i)
+    agent = HERDQNAgent(envs[0], config, agent_seed)
+    rng = make_rng(rng_seed)
+    eval_rng = make_rng(eval_seed)
+    curve: list[tuple[int, float]] = []
+    env_steps = 0
+    for cycle in range(1, cycles + 1):
+        episodes, _ = run_episodes(envs, lambda o: agent.act(o, config.epsilon, rng))
+        for episode in episodes:
+            agent.buffer.add_episode(episode)
+            env_steps += len(episode["action"])
+        for _ in range(config.updates_per_cycle):
+            agent.update(rng)
+        if cycle % eval_every == 0 or cycle == cycles:
+            curve.append((cycle, evaluate(agent, eval_envs, eval_episodes, eval_rng)))
+    return {
+        "success": curve[-1][1],
+        "curve": curve,
+        "env_steps": env_steps,
+        "updates": agent.learner.updates,
+    }

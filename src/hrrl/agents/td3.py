@@ -1,0 +1,274 @@
+"""Twin Delayed DDPG (TD3, Fujimoto et al. 2018) for box action spaces.
+
+Targets use clipped double-Q learning and target policy smoothing:
+``y = r + γ (1 − terminated) min_i Q'_i(s', clip(π'(s') + clip(ε, −c, c), low, high))`` with
+``ε ~ N(0, σ²)``; the actor is updated (and the targets Polyak-averaged) every ``policy_delay``
+critic updates. Noise scales are fractions of the half-width of the action box. Batches carry
+``obs, action, reward, next_obs, terminated`` and an optional per-sample ``discount``;
+truncation is never termination, so time limits bootstrap.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from hrrl.core.networks import mlp, soft_update
+from hrrl.core.replay import Batch, ReplayBuffer
+from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
+
+
+@dataclass(frozen=True)
+class TD3Config:
+    gamma: float = 0.99
+    """Discount factor (per transition; a batch ``discount`` field overrides it)."""
+    actor_lr: float = 1e-3
+    """Adam learning rate of the actor."""
+    critic_lr: float = 1e-3
+    """Adam learning rate of the twin critics."""
+    hidden: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of actor and critics."""
+    tau: float = 0.005
+    """Polyak rate of the target networks."""
+    policy_delay: int = 2
+    """Critic updates per actor (and target) update."""
+    policy_noise: float = 0.2
+    """Std of the target policy smoothing noise, as a fraction of the action half-width."""
+    noise_clip: float = 0.5
+    """Clip of the smoothing noise, as a fraction of the action half-width."""
+    exploration_noise: float = 0.2
+    """Std of the Gaussian exploration noise, as a fraction of the action half-width."""
+    batch_size: int = 128
+    """Transitions per update."""
+
+
+class Actor(nn.Module):
+    """Deterministic policy ``π(s) = centre + half_width · tanh(mlp(s))``."""
+
+    def __init__(
+        self, obs_dim: int, low: np.ndarray, high: np.ndarray, hidden: tuple[int, ...]
+    ) -> None:
+        super().__init__()
+        self.body = mlp([obs_dim, *hidden, len(low)], output_activation=nn.Tanh)
+        low_t = torch.as_tensor(low, dtype=torch.float32)
+        high_t = torch.as_tensor(high, dtype=torch.float32)
+        self.register_buffer("centre", (high_t + low_t) / 2)
+        self.register_buffer("half_width", (high_t - low_t) / 2)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.centre + self.half_width * self.body(obs)
+
+
+class Critic(nn.Module):
+    """``Q(s, a)``: an MLP on the concatenated observation and action."""
+
+    def __init__(self, obs_dim: int, action_dim: int, hidden: tuple[int, ...]) -> None:
+        super().__init__()
+        self.body = mlp([obs_dim + action_dim, *hidden, 1])
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([obs, action], dim=-1)).squeeze(-1)
+
+
+def smoothed_target_actions(
+    actor_target: Actor, next_obs: torch.Tensor, noise: torch.Tensor, noise_clip: float
+) -> torch.Tensor:
+    """``clip(π'(s') + clip(noise, −c·w, c·w), low, high)``; ``noise`` already scaled (``w``:
+    the action half-width)."""
+    half_width = actor_target.half_width
+    low = actor_target.centre - half_width
+    high = actor_target.centre + half_width
+    clipped = torch.maximum(torch.minimum(noise, noise_clip * half_width), -noise_clip * half_width)
+    action = actor_target(next_obs) + clipped
+    return torch.maximum(torch.minimum(action, high), low)
+
+
+def td3_targets(
+    actor_target: Actor,
+    critic_targets: tuple[Critic, Critic],
+    next_obs: torch.Tensor,
+    reward: torch.Tensor,
+    terminated: torch.Tensor,
+    gamma: float | torch.Tensor,
+    noise: torch.Tensor,
+    noise_clip: float,
+) -> torch.Tensor:
+    """Clipped double-Q target with target policy smoothing (``noise`` given, already scaled)."""
+    with torch.no_grad():
+        next_action = smoothed_target_actions(actor_target, next_obs, noise, noise_clip)
+        q1 = critic_targets[0](next_obs, next_action)
+        q2 = critic_targets[1](next_obs, next_action)
+        return reward + gamma * (1.0 - terminated) * torch.minimum(q1, q2)
+
+
+class TD3Learner:
+    """Actor, twin critics, their targets and optimizers; ``update(batch)`` is one TD3 step."""
+
+    def __init__(
+        self, obs_dim: int, low: np.ndarray, high: np.ndarray, config: TD3Config, seed: int
+    ) -> None:
+        actor_seed, critic1_seed, critic2_seed, noise_seed = spawn_seeds(seed, 4)
+        self.config = config
+        self.low = np.asarray(low, dtype=np.float32)
+        self.high = np.asarray(high, dtype=np.float32)
+        self.actor = init_module(Actor(obs_dim, self.low, self.high, config.hidden), actor_seed)
+        self.critics = (
+            init_module(Critic(obs_dim, len(self.low), config.hidden), critic1_seed),
+            init_module(Critic(obs_dim, len(self.low), config.hidden), critic2_seed),
+        )
+        self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
+        self.critic_targets = (
+            copy.deepcopy(self.critics[0]).requires_grad_(False),
+            copy.deepcopy(self.critics[1]).requires_grad_(False),
+        )
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr)
+        critic_params = [p for c in self.critics for p in c.parameters()]
+        self.critic_optimizer = torch.optim.Adam(critic_params, lr=config.critic_lr)
+        self._noise_gen = torch_generator(noise_seed)
+        self.updates = 0
+
+    def act(
+        self, obs: np.ndarray, rng: np.random.Generator | None = None, noise: float | None = None
+    ) -> np.ndarray:
+        """Deterministic actions for a batch (or one) observation; Gaussian noise when ``rng``."""
+        with torch.no_grad():
+            action = self.actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+        if rng is not None:
+            std = self.config.exploration_noise if noise is None else noise
+            half_width = (self.high - self.low) / 2
+            action = action + rng.normal(0.0, 1.0, size=action.shape) * std * half_width
+        return np.clip(action, self.low, self.high).astype(np.float32)
+
+    def update(self, batch: Batch) -> float:
+        """One critic step (and every ``policy_delay`` steps an actor and target step)."""
+        obs = torch.as_tensor(batch["obs"], dtype=torch.float32)
+        action = torch.as_tensor(batch["action"], dtype=torch.float32)
+        reward = torch.as_tensor(batch["reward"], dtype=torch.float32)
+        next_obs = torch.as_tensor(batch["next_obs"], dtype=torch.float32)
+        terminated = torch.as_tensor(batch["terminated"], dtype=torch.float32)
+        gamma: float | torch.Tensor = self.config.gamma
+        if "discount" in batch.data:
+            gamma = torch.as_tensor(batch["discount"], dtype=torch.float32)
+        noise = torch.randn(action.shape, generator=self._noise_gen)
+        noise = noise * self.config.policy_noise * self.actor.half_width
+        target = td3_targets(
+            self.actor_target, self.critic_targets, next_obs, reward, terminated, gamma,
+            noise, self.config.noise_clip,
+        )  # fmt: skip
+        critic_loss = sum(
+            nn.functional.mse_loss(critic(obs, action), target) for critic in self.critics
+        )
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        critic_loss.backward()  # type: ignore[union-attr]
+        self.critic_optimizer.step()
+        self.updates += 1
+        if self.updates % self.config.policy_delay == 0:
+            actor_loss = -self.critics[0](obs, self.actor(obs)).mean()
+            self.actor_optimizer.zero_grad(set_to_none=True)
+            actor_loss.backward()
+            self.actor_optimizer.step()
+            soft_update(self.actor_target, self.actor, self.config.tau)
+            for critic_target, critic in zip(self.critic_targets, self.critics, strict=True):
+                soft_update(critic_target, critic, self.config.tau)
+        return float(critic_loss.item())  # type: ignore[union-attr]
+
+
+def _goal_obs(obs: dict[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([obs["observation"], obs["desired_goal"]]).astype(np.float32)
+
+
+def td3_goal_episode(
+    env: Any,
+    learner: TD3Learner,
+    rng: np.random.Generator,
+    explore: bool,
+    on_transition: Callable[[dict[str, np.ndarray]], None] = lambda _t: None,
+    random_actions: Callable[[], bool] = lambda: False,
+    trace: list[np.ndarray] | None = None,
+) -> bool:
+    """One episode of flat TD3 on ``observation ‖ desired_goal`` of a Dict goal env; every
+    transition goes to ``on_transition`` when ``explore``; ``trace`` collects the achieved goals.
+    Returns success."""
+    obs, _ = env.reset()
+    if trace is not None:
+        trace.append(obs["achieved_goal"].copy())
+    while True:
+        flat = _goal_obs(obs)
+        if explore and random_actions():
+            space = env.action_space  # drawn from our generator, not the space's own RNG
+            action = rng.uniform(space.low, space.high).astype(np.float32)
+        else:
+            action = learner.act(flat, rng if explore else None)
+        obs, reward, terminated, truncated, info = env.step(action)
+        if trace is not None:
+            trace.append(obs["achieved_goal"].copy())
+        if explore:
+            on_transition(
+                {
+                    "obs": flat[None],
+                    "action": action[None],
+                    "reward": np.array([reward], dtype=np.float32),
+                    "next_obs": _goal_obs(obs)[None],
+                    "terminated": np.array([terminated], dtype=np.float32),
+                }
+            )
+        if terminated or truncated:
+            return bool(info.get("is_success", terminated))
+
+
+def train_goal_td3(
+    make_env: Callable[[], Any],
+    config: TD3Config,
+    seed: int,
+    steps: int,
+    eval_every: int,
+    eval_episodes: int = 10,
+    warmup_steps: int = 1000,
+    buffer_capacity: int = 200_000,
+) -> dict[str, Any]:
+    """Flat TD3 on a Dict goal env for ``steps`` steps (uniform actions for ``warmup_steps``);
+    greedy success rate every ``eval_every`` steps and at the end."""
+    torch.set_num_threads(1)
+    env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
+    env, eval_env = make_env(), make_env()
+    env.reset(seed=env_seed)
+    eval_env.reset(seed=eval_seed)
+    space = env.observation_space
+    obs_dim = int(space["observation"].shape[0] + space["desired_goal"].shape[0])
+    learner = TD3Learner(obs_dim, env.action_space.low, env.action_space.high, config, agent_seed)
+    buffer = ReplayBuffer(buffer_capacity)
+    rng = make_rng(rng_seed)
+    curve: list[tuple[int, float]] = []
+    counter = {"steps": 0}
+
+    def on_transition(transition: dict[str, np.ndarray]) -> None:
+        buffer.add(transition)
+        counter["steps"] += 1
+        if counter["steps"] > warmup_steps:
+            learner.update(buffer.sample(config.batch_size, rng))
+        if counter["steps"] % eval_every == 0:
+            wins = [td3_goal_episode(eval_env, learner, rng, False) for _ in range(eval_episodes)]
+            curve.append((counter["steps"], float(np.mean(wins))))
+
+    episodes = 0
+    while counter["steps"] < steps:
+        td3_goal_episode(
+            env, learner, rng, True, on_transition, lambda: counter["steps"] < warmup_steps
+        )
+        episodes += 1
+    traces: list[list[np.ndarray]] = [[] for _ in range(eval_episodes)]
+    wins = [td3_goal_episode(eval_env, learner, rng, False, trace=t) for t in traces]
+    curve.append((counter["steps"], float(np.mean(wins))))
+    return {
+        "success": curve[-1][1],
+        "curve": curve,
+        "env_steps": counter["steps"],
+        "episodes": episodes,
+        "final_traces": [np.asarray(t).tolist() for t in traces],
+    }

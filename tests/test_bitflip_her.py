@@ -1,0 +1,151 @@
+"""Bit flipping, the HER replay buffer and goal-conditioned DQN + HER."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import hrrl.envs  # noqa: F401  (registers the ids)
+from hrrl.agents.her import HERDQNConfig, train_her_dqn, uvfa_batch
+from hrrl.core.her_replay import HindsightReplayBuffer
+from hrrl.envs.bitflip import BitFlipEnv
+
+
+def test_check_env_passes_without_warnings() -> None:
+    env = gymnasium.make("hrrl/BitFlip-v0", n_bits=5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped, skip_render_check=True)
+    assert [str(w.message) for w in caught] == []
+
+
+def test_flipping_to_the_goal_terminates_with_zero_reward() -> None:
+    env = BitFlipEnv(n_bits=6)
+    obs, info = env.reset(seed=3)
+    assert not info["is_success"]
+    wrong = np.flatnonzero(obs["observation"] != obs["desired_goal"])
+    rewards, terminated = [], False
+    for bit in wrong:
+        obs, reward, terminated, truncated, info = env.step(int(bit))
+        rewards.append(reward)
+        assert not truncated
+    assert rewards == [-1.0] * (len(wrong) - 1) + [0.0]
+    assert terminated and info["is_success"]
+    np.testing.assert_array_equal(obs["achieved_goal"], obs["desired_goal"])
+
+
+def test_episode_is_truncated_after_n_steps_not_terminated() -> None:
+    env = BitFlipEnv(n_bits=4)
+    env.reset(seed=0)
+    flags = [env.step(0)[2:4] for _ in range(4)]  # flipping bit 0 back and forth
+    terminated = [t for t, _ in flags]
+    truncated = [t for _, t in flags]
+    assert truncated == [False, False, False, True]
+    assert not any(terminated[1::2])  # even number of flips: start state, never the goal
+
+
+def test_compute_reward_is_vectorised() -> None:
+    env = BitFlipEnv(n_bits=3)
+    achieved = np.array([[0, 1, 1], [1, 1, 1], [0, 0, 0]], dtype=np.int8)
+    desired = np.array([[0, 1, 1], [1, 0, 1], [0, 0, 0]], dtype=np.int8)
+    np.testing.assert_array_equal(env.compute_reward(achieved, desired, {}), [0.0, -1.0, 0.0])
+    np.testing.assert_array_equal(env.compute_terminated(achieved, desired, {}), [1, 0, 1])
+
+
+def _labelled_episode(episode_id: int, length: int) -> dict[str, np.ndarray]:
+    """Achieved goal ``[episode, t]`` so every goal names where it came from."""
+    achieved = np.stack([np.full(length + 1, episode_id), np.arange(length + 1)], axis=1)
+    return {
+        "observation": achieved.astype(np.float32),
+        "achieved_goal": achieved.astype(np.float32),
+        "desired_goal": np.array([-1.0, -1.0], dtype=np.float32),
+        "action": np.arange(length),
+        "terminated": np.zeros(length, dtype=bool),
+    }
+
+
+def _distance_reward(achieved: np.ndarray, desired: np.ndarray, _info: object) -> np.ndarray:
+    return -np.abs(achieved - desired).sum(axis=-1).astype(np.float32)
+
+
+def test_relabelled_goals_come_from_the_same_episode_future() -> None:
+    buffer = HindsightReplayBuffer(10, 8, _distance_reward, n_sampled_goal=4)
+    for episode_id, length in enumerate([3, 8, 5, 1]):
+        buffer.add_episode(_labelled_episode(episode_id, length))
+    batch = buffer.sample(4000, np.random.default_rng(0))
+    relabelled = batch["relabelled"]
+    assert 0.75 < relabelled.mean() < 0.85  # k / (k + 1) = 0.8
+    obs = batch["observation"]
+    goal = batch["goal"]
+    np.testing.assert_array_equal(goal[relabelled, 0], obs[relabelled, 0])  # same episode
+    assert np.all(goal[relabelled, 1] > obs[relabelled, 1])  # strictly later: t' in t+1..T
+    np.testing.assert_array_equal(goal[relabelled, 1], batch["goal_step"][relabelled])
+    np.testing.assert_array_equal(goal[~relabelled], -1.0)  # the original desired goal
+    lengths = np.array([3, 8, 5, 1])[obs[:, 0].astype(int)]
+    assert np.all(goal[relabelled, 1] <= lengths[relabelled])
+    # every future step is reachable: t' = T for the first transition of the 1-step episode
+    assert set(np.unique(goal[relabelled & (obs[:, 0] == 3), 1])) == {1.0}
+
+
+def test_relabelled_rewards_equal_compute_reward() -> None:
+    env = BitFlipEnv(n_bits=4)
+    buffer = HindsightReplayBuffer(50, 4, env.compute_reward, env.compute_terminated, 4)
+    rng = np.random.default_rng(1)
+    env.reset(seed=1)
+    for _ in range(20):
+        obs, _ = env.reset()
+        episode = {"observation": [obs["observation"]], "achieved_goal": [obs["achieved_goal"]]}
+        actions, terminated = [], []
+        for _ in range(4):
+            action = int(rng.integers(4))
+            obs, _, term, trunc, _ = env.step(action)
+            episode["observation"].append(obs["observation"])
+            episode["achieved_goal"].append(obs["achieved_goal"])
+            actions.append(action)
+            terminated.append(term)
+            if term or trunc:
+                break
+        buffer.add_episode(
+            {k: np.asarray(v) for k, v in episode.items()}
+            | {"action": np.asarray(actions), "terminated": np.asarray(terminated)}
+            | {"desired_goal": obs["desired_goal"]}
+        )
+    batch = buffer.sample(2000, rng)
+    achieved = batch["next_observation"]  # observation == achieved goal in bit flipping
+    expected = env.compute_reward(achieved, batch["goal"], {})
+    np.testing.assert_array_equal(batch["reward"], expected)
+    np.testing.assert_array_equal(batch["terminated"], expected == 0.0)
+    relabelled = batch["relabelled"]
+    assert (batch["reward"][relabelled] == 0.0).mean() > 0.2  # hindsight makes successes
+    uvfa = uvfa_batch(batch)
+    assert uvfa["obs"].shape == (2000, 8)
+    np.testing.assert_array_equal(uvfa["obs"][:, 4:], batch["goal"])
+
+
+def test_no_relabelling_when_k_is_zero_and_whole_episodes_are_overwritten() -> None:
+    buffer = HindsightReplayBuffer(2, 8, _distance_reward, n_sampled_goal=0)
+    for episode_id, length in enumerate([4, 6, 2]):
+        buffer.add_episode(_labelled_episode(episode_id, length))
+    assert len(buffer) == 6 + 2  # episode 0 overwritten by episode 2
+    batch = buffer.sample(500, np.random.default_rng(2))
+    assert not batch["relabelled"].any()
+    assert set(np.unique(batch["observation"][:, 0])) == {1.0, 2.0}
+    with pytest.raises(ValueError):
+        buffer.add_episode(_labelled_episode(9, 9))
+
+
+def test_dqn_her_solves_six_bits_and_is_deterministic() -> None:
+    config = HERDQNConfig()
+    first = train_her_dqn(
+        lambda: BitFlipEnv(6), config, 0, cycles=20, eval_every=20, eval_episodes=50
+    )
+    assert first["success"] >= 0.9
+    again = train_her_dqn(lambda: BitFlipEnv(6), config, 0, cycles=1, eval_every=1, eval_episodes=8)
+    repeat = train_her_dqn(
+        lambda: BitFlipEnv(6), config, 0, cycles=1, eval_every=1, eval_episodes=8
+    )
+    assert again == repeat
