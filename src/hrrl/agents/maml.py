@@ -1,0 +1,431 @@
+"""MAML and first-order MAML for reinforcement learning (Finn, Abbeel & Levine 2017).
+
+The policy is a Gaussian MLP with a state-independent learned log standard deviation. The inner
+loop is one vanilla policy-gradient step per task: advantages are discounted returns minus a
+linear feature baseline (Duan et al. 2016) fitted per task, normalised per task, and the step is
+``θ'_i = θ - α ∇_θ L_i(θ)`` computed with ``torch.func.functional_call`` on a parameter dict.
+MAML keeps the graph of that step (``create_graph=True``) so the meta-gradient contains the
+second-order term; FOMAML detaches the inner gradient, so its meta-gradient is the outer
+gradient evaluated at the adapted parameters. As in the paper, the dependence of the
+pre-update sampling distribution on ``θ`` is not differentiated.
+
+The outer optimiser is Adam on the post-update policy-gradient surrogate, not TRPO: a trust
+region on a second-order meta-objective needs third-order Hessian-vector products per
+conjugate-gradient iteration; Adam keeps the MAML / FOMAML comparison about the meta-gradient
+alone and is what many reproductions use.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+from hrrl.core.networks import mlp
+from hrrl.core.seeding import init_module
+from hrrl.envs.nav2d import Nav2DConfig, RewardKind, TrajectoryBatch, rollout_batch, sample_goals
+
+Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class MAMLConfig:
+    hidden_sizes: tuple[int, ...] = (100, 100)
+    """Hidden layer widths of the policy mean network (ReLU)."""
+    init_log_std: float = 0.0
+    """Initial log standard deviation of the Gaussian policy (state-independent, learned)."""
+    obs_scale: float = 1.0
+    """Observations are multiplied by this before entering the network."""
+    inner_lr: float = 0.1
+    """Inner (adaptation) policy-gradient step size α."""
+    meta_lr: float = 1e-3
+    """Adam learning rate of the outer (meta) update."""
+    meta_batch_size: int = 20
+    """Tasks per meta-iteration."""
+    trajectories_per_task: int = 20
+    """Trajectories sampled per task for each inner step and for the outer loss."""
+    gamma: float = 0.99
+    """Discount used for the advantages (returns are reported undiscounted)."""
+    baseline_reg: float = 1e-5
+    """Ridge coefficient of the linear feature baseline."""
+    first_order: bool = False
+    """FOMAML: drop the second-order term (detach the inner gradient)."""
+    inner_steps: int = 1
+    """Adaptation steps during meta-training, each on freshly sampled trajectories."""
+
+
+# --- policy ----------------------------------------------------------------------------------
+
+
+class GaussianMLPPolicy(nn.Module):
+    """``a ~ N(mlp(obs · obs_scale), diag(exp(log_std))²)``."""
+
+    def __init__(self, obs_dim: int, act_dim: int, config: MAMLConfig) -> None:
+        super().__init__()
+        self.obs_scale = config.obs_scale
+        self.init_log_std = config.init_log_std
+        self.mean_net = mlp([obs_dim, *config.hidden_sizes, act_dim])
+        self.log_std = nn.Parameter(torch.full((act_dim,), config.init_log_std))
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            self.log_std.fill_(self.init_log_std)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = self.mean_net(obs * self.obs_scale)
+        return mean, self.log_std.expand_as(mean)
+
+
+def make_policy(
+    config: MAMLConfig, seed: int, dtype: torch.dtype = torch.float32
+) -> GaussianMLPPolicy:
+    """A freshly initialised 2-D navigation policy, deterministic in ``seed``."""
+    policy = GaussianMLPPolicy(2, 2, config)
+    init_module(policy, seed)
+    return policy.to(dtype)
+
+
+def policy_params(policy: nn.Module) -> Params:
+    """The policy's parameters as a name → tensor dict (the tensors themselves, not copies)."""
+    return dict(policy.named_parameters())
+
+
+def detach_params(params: Params) -> Params:
+    return {name: p.detach() for name, p in params.items()}
+
+
+def gaussian_log_prob(
+    policy: nn.Module, params: Params, obs: torch.Tensor, actions: torch.Tensor
+) -> torch.Tensor:
+    """log π(a | s) under ``params`` (summed over action dimensions)."""
+    mean, log_std = functional_call(policy, params, (obs,))
+    z = (actions - mean) * torch.exp(-log_std)
+    return torch.sum(-0.5 * z * z - log_std - 0.5 * math.log(2 * math.pi), dim=-1)
+
+
+def surrogate_loss(
+    policy: nn.Module,
+    params: Params,
+    obs: torch.Tensor,
+    actions: torch.Tensor,
+    weights: torch.Tensor,
+) -> torch.Tensor:
+    """Policy-gradient surrogate ``-Σ log π(a|s) · w`` (``w``: advantage / number of steps)."""
+    return -torch.sum(gaussian_log_prob(policy, params, obs, actions) * weights)
+
+
+# --- per-task data ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """Flattened steps of one task's trajectories, ready for the surrogate loss."""
+
+    obs: torch.Tensor
+    """(M, 2) observations."""
+    actions: torch.Tensor
+    """(M, 2) sampled actions."""
+    weights: torch.Tensor
+    """(M,) normalised advantage / number of valid steps (0 on padding steps)."""
+
+
+def discounted_returns(rewards: np.ndarray, valid: np.ndarray, gamma: float) -> np.ndarray:
+    """Reward-to-go ``Σ_{t' ≥ t} γ^{t'-t} r_t'`` along the last axis, ignoring invalid steps."""
+    masked = np.where(valid, rewards, 0.0)
+    out = np.zeros_like(masked)
+    running = np.zeros(masked.shape[:-1])
+    for t in range(masked.shape[-1] - 1, -1, -1):
+        running = masked[..., t] + gamma * running
+        out[..., t] = running
+    return out
+
+
+def baseline_features(observations: np.ndarray) -> np.ndarray:
+    """rllab's linear-baseline features ``[o, o², t, t², t³, 1]`` with ``t = step / 100``."""
+    obs = np.clip(observations, -10.0, 10.0)
+    steps = np.arange(obs.shape[-2], dtype=np.float64) / 100.0
+    time_feats = np.stack([steps, steps**2, steps**3, np.ones_like(steps)], axis=-1)
+    time_feats = np.broadcast_to(time_feats, (*obs.shape[:-1], 4))
+    return np.concatenate([obs, obs**2, time_feats], axis=-1)
+
+
+def linear_baseline(
+    observations: np.ndarray, returns: np.ndarray, valid: np.ndarray, reg: float
+) -> np.ndarray:
+    """Per-task ridge-regression fit of returns on :func:`baseline_features`; its predictions.
+
+    Shapes: observations (K, N, T, d), returns and valid (K, N, T); one fit per task ``k``.
+    """
+    feats = baseline_features(observations)
+    n_tasks, n_feats = feats.shape[0], feats.shape[-1]
+    x = feats.reshape(n_tasks, -1, n_feats) * valid.reshape(n_tasks, -1, 1)
+    y = (returns * valid).reshape(n_tasks, -1)
+    gram = np.einsum("kmf,kmg->kfg", x, x) + reg * np.eye(n_feats)
+    coef = np.linalg.solve(gram, np.einsum("kmf,km->kf", x, y)[..., None])[..., 0]
+    return np.einsum("kntf,kf->knt", feats, coef)
+
+
+def advantages(batch: TrajectoryBatch, config: MAMLConfig) -> np.ndarray:
+    """(K, N, T) per-task normalised advantages (returns-to-go minus the baseline); 0 on padding."""
+    returns = discounted_returns(batch.rewards, batch.valid, config.gamma)
+    adv = returns - linear_baseline(batch.observations, returns, batch.valid, config.baseline_reg)
+    axes = (1, 2)
+    count = np.maximum(batch.valid.sum(axis=axes, keepdims=True), 1)
+    mean = np.sum(np.where(batch.valid, adv, 0.0), axis=axes, keepdims=True) / count
+    var = np.sum(np.where(batch.valid, (adv - mean) ** 2, 0.0), axis=axes, keepdims=True) / count
+    return np.where(batch.valid, (adv - mean) / (np.sqrt(var) + 1e-8), 0.0)
+
+
+def task_data(batch: TrajectoryBatch, config: MAMLConfig, dtype: torch.dtype) -> list[TaskData]:
+    """One :class:`TaskData` per task of ``batch``."""
+    adv = advantages(batch, config)
+    n_valid = np.maximum(batch.valid.sum(axis=(1, 2)), 1)
+    weights = adv / n_valid[:, None, None]
+    out = []
+    for k in range(batch.goals.shape[0]):
+        out.append(
+            TaskData(
+                obs=torch.as_tensor(batch.observations[k].reshape(-1, 2), dtype=dtype),
+                actions=torch.as_tensor(batch.actions[k].reshape(-1, 2), dtype=dtype),
+                weights=torch.as_tensor(weights[k].reshape(-1), dtype=dtype),
+            )
+        )
+    return out
+
+
+# --- inner step and meta-gradient ------------------------------------------------------------
+
+
+def inner_step(
+    policy: nn.Module, params: Params, data: TaskData, lr: float, create_graph: bool
+) -> Params:
+    """One vanilla policy-gradient step ``θ - α ∇L(θ)`` on ``data``.
+
+    ``create_graph=True`` keeps the step differentiable in ``θ`` (MAML); with ``False`` the
+    gradient is a constant and the result depends on ``θ`` only through the identity (FOMAML).
+    """
+    loss = surrogate_loss(policy, params, data.obs, data.actions, data.weights)
+    grads = torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
+    return {name: p - lr * g for (name, p), g in zip(params.items(), grads, strict=True)}
+
+
+def adapt(
+    policy: nn.Module, params: Params, data: Sequence[TaskData], lr: float, first_order: bool
+) -> list[Params]:
+    """Adapted parameters for every task (graph kept unless ``first_order``)."""
+    return [inner_step(policy, params, d, lr, create_graph=not first_order) for d in data]
+
+
+def meta_loss(
+    policy: nn.Module, adapted: Sequence[Params], post_data: Sequence[TaskData]
+) -> torch.Tensor:
+    """Mean over tasks of the outer surrogate at each task's adapted parameters."""
+    losses = [
+        surrogate_loss(policy, p, d.obs, d.actions, d.weights)
+        for p, d in zip(adapted, post_data, strict=True)
+    ]
+    return torch.stack(losses).mean()
+
+
+def meta_gradient(
+    policy: nn.Module,
+    params: Params,
+    pre_data: Sequence[TaskData],
+    post_data: Sequence[TaskData],
+    lr: float,
+    first_order: bool,
+) -> list[torch.Tensor]:
+    """∇_θ of :func:`meta_loss` after :func:`adapt` (MAML, or FOMAML with ``first_order``)."""
+    adapted = adapt(policy, params, pre_data, lr, first_order)
+    loss = meta_loss(policy, adapted, post_data)
+    return list(torch.autograd.grad(loss, list(params.values())))
+
+
+# --- sampling --------------------------------------------------------------------------------
+
+
+def stack_params(per_task: Sequence[Params]) -> Params:
+    """Stack per-task parameter dicts along a new leading task axis (detached)."""
+    return {name: torch.stack([p[name].detach() for p in per_task]) for name in per_task[0]}
+
+
+def make_actor(
+    policy: nn.Module, stacked: Params, rng: np.random.Generator
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Sampling function for :func:`~hrrl.envs.nav2d.rollout_batch`: task ``k`` uses
+    ``stacked[·][k]``; the Gaussian noise comes from ``rng``."""
+    dtype = next(iter(stacked.values())).dtype
+    batched_forward = vmap(lambda p, o: functional_call(policy, p, (o,)))
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            mean, log_std = batched_forward(stacked, torch.as_tensor(obs, dtype=dtype))
+        noise = rng.standard_normal(mean.shape)
+        return mean.double().numpy() + np.exp(log_std.double().numpy()) * noise
+
+    return act
+
+
+def sample(
+    policy: nn.Module,
+    per_task: Sequence[Params],
+    goals: np.ndarray,
+    n_trajectories: int,
+    env_config: Nav2DConfig,
+    rng: np.random.Generator,
+) -> TrajectoryBatch:
+    """Trajectories for every goal, task ``k`` acting with ``per_task[k]``."""
+    return rollout_batch(
+        make_actor(policy, stack_params(per_task), rng), goals, n_trajectories, env_config
+    )
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainLog:
+    """Per-iteration training curve and timings."""
+
+    pre_return: list[float] = field(default_factory=list)
+    """Mean return of the pre-update trajectories, per iteration."""
+    post_return: list[float] = field(default_factory=list)
+    """Mean return of the post-update trajectories (MAML / FOMAML), per iteration."""
+    iteration_seconds: list[float] = field(default_factory=list)
+    """Wall time of each whole iteration (sampling, adaptation, meta-update)."""
+    update_seconds: list[float] = field(default_factory=list)
+    """Wall time of the adaptation + meta-gradient + optimiser step alone."""
+
+
+def maml_iteration(
+    policy: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    config: MAMLConfig,
+    env_config: Nav2DConfig,
+    rng: np.random.Generator,
+    log: TrainLog,
+) -> None:
+    """One meta-iteration: sample tasks, adapt on pre-update trajectories, meta-update on
+    post-update trajectories; appends returns and timings to ``log``."""
+    if config.inner_steps < 1:
+        raise ValueError("MAML needs at least one inner step")
+    params = policy_params(policy)
+    dtype = next(iter(params.values())).dtype
+    started = time.perf_counter()
+    goals = sample_goals(config.meta_batch_size, rng, env_config)
+    n = config.trajectories_per_task
+    adapted: list[Params] = [params] * len(goals)
+    update_time = 0.0
+    for step in range(config.inner_steps):
+        batch = sample(policy, adapted, goals, n, env_config, rng)
+        if step == 0:
+            pre = batch
+        data = task_data(batch, config, dtype)
+        update_started = time.perf_counter()
+        adapted = [
+            inner_step(policy, p, d, config.inner_lr, create_graph=not config.first_order)
+            for p, d in zip(adapted, data, strict=True)
+        ]
+        update_time += time.perf_counter() - update_started
+    post = sample(policy, adapted, goals, n, env_config, rng)
+    post_data = task_data(post, config, dtype)
+    update_started = time.perf_counter()
+    optimizer.zero_grad(set_to_none=True)
+    meta_loss(policy, adapted, post_data).backward()
+    optimizer.step()
+    now = time.perf_counter()
+    log.update_seconds.append(update_time + now - update_started)
+    log.iteration_seconds.append(now - started)
+    log.pre_return.append(float(pre.returns().mean()))
+    log.post_return.append(float(post.returns().mean()))
+
+
+def train_maml(
+    policy: nn.Module,
+    config: MAMLConfig,
+    env_config: Nav2DConfig,
+    iterations: int,
+    rng: np.random.Generator,
+) -> TrainLog:
+    """Meta-train ``policy`` in place with MAML (or FOMAML if ``config.first_order``)."""
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.meta_lr)
+    log = TrainLog()
+    for _ in range(iterations):
+        maml_iteration(policy, optimizer, config, env_config, rng, log)
+    return log
+
+
+def train_pretrained(
+    policy: nn.Module,
+    config: MAMLConfig,
+    env_config: Nav2DConfig,
+    iterations: int,
+    rng: np.random.Generator,
+) -> TrainLog:
+    """Multi-task pretraining baseline: plain policy gradient (Adam) on the mixture of tasks."""
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.meta_lr)
+    params = policy_params(policy)
+    dtype = next(iter(params.values())).dtype
+    log = TrainLog()
+    for _ in range(iterations):
+        started = time.perf_counter()
+        goals = sample_goals(config.meta_batch_size, rng, env_config)
+        batch = sample(
+            policy, [params] * len(goals), goals, config.trajectories_per_task, env_config, rng
+        )
+        data = task_data(batch, config, dtype)
+        update_started = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        meta_loss(policy, [params] * len(data), data).backward()
+        optimizer.step()
+        now = time.perf_counter()
+        log.update_seconds.append(now - update_started)
+        log.iteration_seconds.append(now - started)
+        log.pre_return.append(float(batch.returns().mean()))
+    return log
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+
+def evaluate_adaptation(
+    policy: nn.Module,
+    config: MAMLConfig,
+    env_config: Nav2DConfig,
+    goals: np.ndarray,
+    steps: int,
+    rng: np.random.Generator,
+    reward_kinds: Sequence[RewardKind] = ("distance", "squared_distance"),
+) -> dict[str, np.ndarray]:
+    """Mean return per task (K, steps + 1) after 0..``steps`` policy-gradient adaptation steps.
+
+    Each step samples ``config.trajectories_per_task`` trajectories per task with the current
+    adapted parameters, records their mean return under every reward kind, and adapts on them
+    with the env's own reward (step size ``config.inner_lr``).
+    """
+    params = detach_params(policy_params(policy))
+    dtype = next(iter(params.values())).dtype
+    per_task = [params] * len(goals)
+    out = {kind: np.zeros((len(goals), steps + 1)) for kind in reward_kinds}
+    for step in range(steps + 1):
+        batch = sample(policy, per_task, goals, config.trajectories_per_task, env_config, rng)
+        for kind in reward_kinds:
+            out[kind][:, step] = batch.returns(kind).mean(axis=1)
+        if step == steps:
+            break
+        data = task_data(batch, config, dtype)
+        per_task = [
+            detach_params(inner_step(policy, _requiring_grad(p), d, config.inner_lr, False))
+            for p, d in zip(per_task, data, strict=True)
+        ]
+    return out
+
+
+def _requiring_grad(params: Params) -> Params:
+    return {name: p.detach().requires_grad_(True) for name, p in params.items()}
