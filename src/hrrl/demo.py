@@ -53,7 +53,7 @@ def run_demo(seed: int = 0) -> None:
     paper_rows = {name: evaluate(_lines(list(PAPER_PROBLEMS)), p) for name, p in methods.items()}
     table = Table(title="The paper's three test problems (steps; every path checked)")
     for column in ("target", "forbidden", "paper claims", *methods):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", overflow="fold")
     for i, problem in enumerate(PAPER_PROBLEMS):
         cells = [_steps(paper_rows[name][i]) for name in methods]
         table.add_row(
