@@ -17,7 +17,9 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import os
 import shlex
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,7 @@ from scipy import stats
 
 from hrrl.core.atomic import atomic_write_text
 from hrrl.core.parallel import Job, run_jobs
-from hrrl.core.report import markdown_table, write_report
+from hrrl.core.report import machine_line, markdown_table, write_report
 from hrrl.experiments import reproduce_plots as plots
 from hrrl.experiments import reproduce_report as rr
 from hrrl.experiments.reproduce_methods import (
@@ -175,15 +177,21 @@ def run_plan(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     problems = evaluation_problems(plan.per_category, plan.scales)
+    jobs = make_jobs(plan, out, problems)
+    cache = work_dir(plan, out) / "cache"
+    cached = sum((cache / f"{job.key}.json").is_file() for job in jobs)
+    started = time.perf_counter()
     records = run_jobs(
-        make_jobs(plan, out, problems),
-        workers=workers,
-        cache_dir=work_dir(plan, out) / "cache",
-        ray_address=ray_address,
-        description="reproduce",
+        jobs, workers=workers, cache_dir=cache, ray_address=ray_address, description="reproduce"
     )
+    elapsed = time.perf_counter() - started
     write_raw(records, out)
-    return write_outputs(plan, records, out)
+    run_line = (
+        f"This invocation took {elapsed:,.0f} s of wall time with {workers} worker(s) "
+        f"({machine_line()}; load average {os.getloadavg()[0]:.1f} when it ended); "
+        f"{cached} of {len(jobs)} jobs were read from the resume cache."
+    )
+    return write_outputs(plan, records, out, run_line)
 
 
 def write_raw(records: Sequence[rr.Record], out: Path) -> None:
@@ -195,7 +203,9 @@ def write_raw(records: Sequence[rr.Record], out: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------- report
-def write_outputs(plan: ReproducePlan, records: Sequence[rr.Record], out: Path) -> Path:
+def write_outputs(
+    plan: ReproducePlan, records: Sequence[rr.Record], out: Path, run_line: str = ""
+) -> Path:
     main = [m for m in plan.methods if m in BASELINE_NAMES]
     ablations = [m for m in plan.methods if m in ABLATION_NAMES]
     focus = "hrrl" if "hrrl" in plan.methods else "greedy"
@@ -214,6 +224,8 @@ def write_outputs(plan: ReproducePlan, records: Sequence[rr.Record], out: Path) 
         "solution_path.png": plots.plot_solution_path(records, focus, out / "solution_path.png"),
     }
     sections = report_sections(plan, records, tables, focus, main, ablations, figures)
+    if run_line:
+        sections.append("## Run time\n\n" + run_line)
     path = write_report(out / "REPORT.md", "Reproducing the HRRL paper", plan.command, sections)
     print_tables(tables)
     return path
