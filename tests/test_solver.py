@@ -25,15 +25,15 @@ def small_problems(draw, mixed: bool):
 
 @given(small_problems(mixed=False))
 def test_solver_equals_brute_force_positive_actions(problem):
-    _check_against_brute_force(problem)
+    assert_matches_brute_force(problem)
 
 
 @given(small_problems(mixed=True))
 def test_solver_equals_brute_force_with_negative_actions(problem):
-    _check_against_brute_force(problem)
+    assert_matches_brute_force(problem)
 
 
-def _check_against_brute_force(problem):
+def assert_matches_brute_force(problem):
     expected = brute_force_steps(problem)
     solution = solve(problem)
     if expected is None:
