@@ -184,9 +184,7 @@ def test_repeat_moves_equals_single_steps(action, repeats, forbidden, target):
     slow = NumberLineEnv(problem)
     fast.reset(seed=0)
     slow.reset(seed=0)
-    made, term, trunc, _ = fast.repeat_moves(
-        np.array([0]), np.array([action]), np.array([repeats])
-    )
+    made, term, trunc, _ = fast.repeat_moves(np.array([0]), np.array([action]), np.array([repeats]))
     done = False
     count = 0
     # repeat_moves only stops early at an episode end; with a truthful promise the slow env does
