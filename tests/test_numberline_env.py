@@ -196,3 +196,12 @@ def test_repeat_moves_equals_single_steps(action, repeats, forbidden, target):
     assert slow.position == fast.position[0]
     assert slow.steps == fast.steps[0]
     assert done == bool(term[0] or trunc[0])
+
+
+def test_relative_reward_by_hand():
+    env = NumberLineEnv(make_problem(10, [6], max_steps=4), reward="relative")
+    env.reset(seed=0)
+    _, r, _, _, _ = env.step(2)  # +5 of a largest move 5: −1 + 5/5
+    assert r == pytest.approx(0.0)
+    _, r, _, _, _ = env.step(0)  # +1 onto forbidden 6: −1 + 1/5 − 10
+    assert r == pytest.approx(-10.8)

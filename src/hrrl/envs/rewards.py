@@ -15,6 +15,10 @@ Every reward sees the same :class:`Transition` (arrays of shape ``(N,)``; the si
   ``γ·Φ(s') − Φ(s)`` with ``Φ(s) = −|target − s| / largest_move`` and ``Φ = 0`` at terminal states
   (Ng, Harada & Russell 1999). Shaping of this form provably keeps the optimal policy of
   ``steps`` (the shortest path); with ``γ = 1`` a largest-move step toward the target nets 0.
+* ``relative`` (the HRRL agent's training reward): −1 + progress / largest_move per move, and a
+  further −10 on failure. Potential-based shaping of the step count with a bounded failure cost, so
+  returns stay the same size at every scale; the shortest path is optimal whenever a detour costs
+  fewer than 10 extra moves.
 """
 
 from __future__ import annotations
@@ -84,11 +88,23 @@ def make_potential_reward(gamma: float = 1.0) -> RewardFn:
     return reward
 
 
+def make_relative_reward(failure_penalty: float = 10.0) -> RewardFn:
+    """−1 + (|T − s| − |T − s'|) / largest_move per move, −``failure_penalty`` more on failure."""
+
+    def reward(t: Transition) -> np.ndarray:
+        progress = (np.abs(t.target - t.prev) - np.abs(t.target - t.new)) / t.largest_move
+        failed = (t.outcome == FORBIDDEN) | (t.outcome == OVERSHOOT)
+        return -1.0 + progress - failure_penalty * failed
+
+    return reward
+
+
 REWARDS: dict[str, Callable[[float], RewardFn]] = {
     "paper": lambda gamma: paper_reward,
     "sparse": lambda gamma: sparse_reward,
     "steps": lambda gamma: steps_reward,
     "potential": make_potential_reward,
+    "relative": lambda gamma: make_relative_reward(),
 }
 DEFAULT_REWARD = "potential"
 

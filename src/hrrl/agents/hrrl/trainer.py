@@ -41,7 +41,7 @@ from hrrl.core.schedules import LinearSchedule
 from hrrl.core.seeding import init_module, spawn_seeds
 from hrrl.envs.numberline import ProblemSampler
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
-from hrrl.envs.rewards import FORBIDDEN, OVERSHOOT, RewardFn, Transition
+from hrrl.envs.rewards import RewardFn, make_relative_reward
 from hrrl.errors import InputError
 from hrrl.problem import Problem, make_problem
 from hrrl.solvers.numberline import solve
@@ -54,13 +54,7 @@ RESERVED_SEEDS = 1000
 
 def relative_reward(failure_penalty: float) -> RewardFn:
     """The ``relative`` reward (module docstring) as an env reward callable."""
-
-    def reward(t: Transition) -> np.ndarray:
-        progress = (np.abs(t.target - t.prev) - np.abs(t.target - t.new)) / t.largest_move
-        failed = (t.outcome == FORBIDDEN) | (t.outcome == OVERSHOOT)
-        return -1.0 + progress - failure_penalty * failed
-
-    return reward
+    return make_relative_reward(failure_penalty)
 
 
 # ---- problems -----------------------------------------------------------------------------------
