@@ -66,6 +66,10 @@ def test_infeasible_exits_1_with_the_reason(capsys):
         (["evaluate", "--out", "x"], "give --problems FILE or --suite NAME"),
         (["solve", "--target", "10", "--agent", "/nonexistent"], "agent not found"),
         (["experiment", "no-such-experiment", "--out", "x"], "unknown experiment"),
+        (["experiment", "her-bitflip", "--workers", "0", "--out", "x"], "must be at least 1"),
+        (["experiment", "her-bitflip", "--seeds", "0", "--out", "x"], "must be at least 1"),
+        (["reproduce", "--workers", "two"], "expected an integer"),
+        (["reproduce", "--seeds", "-1"], "must be at least 1"),
         (["problems", "generate", "--out", "x"], "give --suite NAME"),
         (
             ["problems", "generate", "--count", "3", "--targets", "9:2", "--out", "x"],

@@ -107,3 +107,12 @@ def test_reset_is_deterministic_under_a_seed_and_rewards_vectorise() -> None:
     np.testing.assert_array_equal(env.compute_reward(achieved, desired, {}), [0.0, 0.0, -1.0])
     dense = PointMazeEnv(reward_type="dense")
     np.testing.assert_allclose(dense.compute_reward(achieved, desired, {}), [0.0, -0.4, -2.5])
+
+
+def test_steps_to_success_is_the_first_evaluation_at_the_level() -> None:
+    from hrrl.experiments.hiro_point_maze import steps_to_success
+
+    curve = [(100, 0.0), (200, 0.95), (300, 0.5), (400, 1.0)]
+    assert steps_to_success(curve) == 200
+    assert steps_to_success(curve, level=0.99) == 400
+    assert steps_to_success([(100, 0.2)]) is None

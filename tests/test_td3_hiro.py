@@ -158,3 +158,36 @@ def test_tiny_training_runs_are_deterministic() -> None:
     flat = [train_goal_td3(make_env, TD3Config(batch_size=32), 3, 200, 100, 1, warmup_steps=50)
             for _ in range(2)]  # fmt: skip
     assert flat[0] == flat[1] and flat[0]["env_steps"] >= 200
+
+
+def _open_arena() -> PointMazeEnv:
+    """A wall-free 2×2 arena with the goal 1.4 away: learnable in a few thousand steps."""
+    return PointMazeEnv(size=2.0, walls=(), start=(0.5, 0.5), goal=(1.5, 1.5), max_steps=40)
+
+
+def test_flat_td3_learns_to_reach_a_goal_in_an_open_arena() -> None:
+    result = train_goal_td3(_open_arena, TD3Config(), 0, 2000, 1000, 5, warmup_steps=300)
+    assert result["curve"][0][1] == 0.0
+    assert result["success"] == 1.0
+
+
+def test_hiro_learns_to_reach_a_goal_in_an_open_arena() -> None:
+    config = HIROConfig(warmup_steps=300, subgoal_range=1.0)
+    result = train_hiro(_open_arena, config, 0, 3500, 500, 5)
+    assert result["curve"][0][1] == 0.0
+    assert result["success"] == 1.0
+
+
+def test_evaluation_runs_on_the_separate_evaluation_env() -> None:
+    def far_start() -> PointMazeEnv:
+        return PointMazeEnv(start=(3.5, 0.5))
+
+    config = HIROConfig(warmup_steps=20, worker=TD3Config(batch_size=8),
+                        manager=TD3Config(batch_size=2))  # fmt: skip
+    for result in (
+        train_goal_td3(PointMazeEnv, TD3Config(batch_size=8), 0, 40, 1000, 2, 20,
+                       make_eval_env=far_start),
+        train_hiro(PointMazeEnv, config, 0, 40, 1000, 2, make_eval_env=far_start),
+    ):  # fmt: skip
+        starts = np.array([trace[0] for trace in result["final_traces"]])
+        assert np.all(np.abs(starts - [3.5, 0.5]) <= 0.1 + 1e-6)

@@ -22,6 +22,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _int_list(text: str, name: str) -> list[int]:
     text = text.strip()
     if not text:
@@ -256,8 +267,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     experiment = get_experiment(args.name)
     if args.out is None:
         raise InputError("--out DIR is required")
-    if args.seeds is not None and args.seeds < 1:
-        raise InputError("--seeds must be at least 1")
     results = run_experiment(
         experiment, Path(args.out), quick=args.quick, seeds=args.seeds, workers=args.workers
     )
@@ -299,11 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, required=True)
 
     solve = sub.add_parser("solve", help="solve one problem (exact solver, or a trained agent)")
-    solve.add_argument("--target")
+    solve.add_argument("--target", help="the position to reach (required)")
     solve.add_argument("--forbidden", default="", help="comma-separated, e.g. 23,45,67")
     solve.add_argument("--actions", help="comma-separated, default 1,3,5")
-    solve.add_argument("--start", default=None)
-    solve.add_argument("--max-steps", dest="max_steps")
+    solve.add_argument("--start", default=None, help="starting position (default 0)")
+    solve.add_argument(
+        "--max-steps", dest="max_steps", help="step budget (default 2·ceil(gap/max|a|) + 10)"
+    )
     solve.add_argument("--agent", help="run directory written by hrrl train")
     solve.add_argument(
         "--mask", action="store_true", help="agent: mask moves onto forbidden states"
@@ -314,63 +325,76 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="evaluate a method or agent on a problem file")
     ev.add_argument("--problems", help="JSONL problem file")
     ev.add_argument("--suite", help="built-in suite instead of a file: paper, validation, quick")
-    ev.add_argument("--agent")
+    ev.add_argument("--agent", help="run directory written by hrrl train (instead of --method)")
     ev.add_argument("--method", help=f"one of {', '.join(METHODS)} (default optimal)")
     ev.add_argument("--mask", action="store_true", help="agent: mask moves onto forbidden states")
-    ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--out", required=True)
+    ev.add_argument("--seed", type=int, default=0, help="seed of stochastic methods (default 0)")
+    ev.add_argument("--out", required=True, help="JSONL file of SPEC result rows to write")
     ev.set_defaults(func=cmd_evaluate)
 
     tr = sub.add_parser("train", help="train the HRRL agent")
     tr.add_argument("--config", default="default", help="default, paper, or a JSON file")
-    tr.add_argument("--out")
+    tr.add_argument("--out", help="run directory for checkpoints, logs and the final agent")
     tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     tr.set_defaults(func=cmd_train)
 
     res = sub.add_parser("results", help="train, evaluate and write docs/RESULTS.md")
-    res.add_argument("--out", default="docs/RESULTS.md")
-    res.add_argument("--quick", action="store_true")
-    res.add_argument("--seed", type=int, default=0)
+    res.add_argument(
+        "--out", default="docs/RESULTS.md", help="report file (default docs/RESULTS.md)"
+    )
+    res.add_argument("--quick", action="store_true", help="shorter training, smaller suites")
+    res.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     res.set_defaults(func=cmd_results)
 
     demo = sub.add_parser("demo", help="the README's main command")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     demo.set_defaults(func=cmd_demo)
 
     rep = sub.add_parser("reproduce", help="reproduce the paper's tables")
-    rep.add_argument("--quick", action="store_true")
-    rep.add_argument("--seeds", type=int)
-    rep.add_argument("--out", default="reproduce")
+    rep.add_argument("--quick", action="store_true", help="2 seeds, shorter training (minutes)")
+    rep.add_argument(
+        "--seeds", type=_positive_int, help="seeds per method (default 5; 2 with --quick)"
+    )
+    rep.add_argument("--out", default="reproduce", help="report directory (default ./reproduce)")
     rep.add_argument("--ray", metavar="ADDRESS", help="run jobs as Ray tasks ('local' starts one)")
-    rep.add_argument("--workers", type=int, default=2)
+    rep.add_argument(
+        "--workers", type=_positive_int, default=2, help="local worker processes (default 2)"
+    )
     rep.set_defaults(func=cmd_reproduce)
 
     exp = sub.add_parser("experiment", help="run a classic hierarchical / meta-RL experiment")
-    exp.add_argument("name", nargs="?")
-    exp.add_argument("--list", action="store_true")
-    exp.add_argument("--quick", action="store_true")
-    exp.add_argument("--seeds", type=int)
-    exp.add_argument("--out")
-    exp.add_argument("--workers", type=int, default=2)
+    exp.add_argument("name", nargs="?", help="experiment name (see --list)")
+    exp.add_argument("--list", action="store_true", help="list the experiments, one line each")
+    exp.add_argument("--quick", action="store_true", help="short protocol (≤ 5 minutes on 2 cores)")
+    exp.add_argument("--seeds", type=_positive_int, help="seeds (default: the experiment's own)")
+    exp.add_argument("--out", help="directory for REPORT.md, results.json and plots")
+    exp.add_argument(
+        "--workers", type=_positive_int, default=2, help="worker processes (default 2)"
+    )
     exp.set_defaults(func=cmd_experiment)
 
     problems = sub.add_parser("problems", help="problem suites")
     psub = problems.add_subparsers(dest="problems_command", parser_class=_Parser, required=True)
     gen = psub.add_parser("generate", help="write a suite as JSONL")
     gen.add_argument("--suite", help="built-in suite: paper, validation, quick")
-    gen.add_argument("--count")
-    gen.add_argument("--targets", help="LO:HI")
+    gen.add_argument("--count", help="number of problems")
+    gen.add_argument("--targets", help="target range LO:HI")
     gen.add_argument("--forbidden", default="2:5", help="count range LO:HI (default 2:5)")
     gen.add_argument("--density", help="fraction of states forbidden (instead of --forbidden)")
-    gen.add_argument("--actions", default="1,3,5")
+    gen.add_argument("--actions", default="1,3,5", help="comma-separated moves (default 1,3,5)")
     gen.add_argument(
         "--budget", default="default", help="default, optimal, optimal+K, optimal-K, xF"
     )
-    gen.add_argument("--feasibility", default="require", choices=("require", "label"))
-    gen.add_argument("--category", default="generated")
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--out", required=True)
+    gen.add_argument(
+        "--feasibility",
+        default="require",
+        choices=("require", "label"),
+        help="require: redraw infeasible problems; label: keep them, labelled",
+    )
+    gen.add_argument("--category", default="generated", help="category name in every row")
+    gen.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    gen.add_argument("--out", required=True, help="JSONL file to write")
     gen.set_defaults(func=cmd_generate)
     return parser
 

@@ -286,11 +286,14 @@ def train_hiro(
     steps: int,
     eval_every: int,
     eval_episodes: int = 10,
+    make_eval_env: Callable[[], gymnasium.Env] | None = None,
 ) -> dict[str, Any]:
-    """Train for ``steps`` environment steps; greedy success rate every ``eval_every`` steps."""
+    """Train for ``steps`` environment steps; greedy success rate every ``eval_every`` steps on
+    ``make_eval_env()`` (by default another ``make_env()``)."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
-    env, eval_env = make_env(), make_env()
+    env = make_env()
+    eval_env = (make_eval_env or make_env)()
     env.reset(seed=env_seed)
     eval_env.reset(seed=eval_seed)
     agent = HIROAgent(env, config, agent_seed)

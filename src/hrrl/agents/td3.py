@@ -127,9 +127,11 @@ class TD3Learner:
             copy.deepcopy(self.critics[0]).requires_grad_(False),
             copy.deepcopy(self.critics[1]).requires_grad_(False),
         )
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr)
+        self.actor_optimizer = torch.optim.Adam(
+            self.actor.parameters(), lr=config.actor_lr, foreach=True
+        )
         critic_params = [p for c in self.critics for p in c.parameters()]
-        self.critic_optimizer = torch.optim.Adam(critic_params, lr=config.critic_lr)
+        self.critic_optimizer = torch.optim.Adam(critic_params, lr=config.critic_lr, foreach=True)
         self._noise_gen = torch_generator(noise_seed)
         self.updates = 0
 
@@ -231,12 +233,15 @@ def train_goal_td3(
     eval_episodes: int = 10,
     warmup_steps: int = 1000,
     buffer_capacity: int = 200_000,
+    make_eval_env: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
     """Flat TD3 on a Dict goal env for ``steps`` steps (uniform actions for ``warmup_steps``);
-    greedy success rate every ``eval_every`` steps and at the end."""
+    greedy success rate every ``eval_every`` steps and at the end, on ``make_eval_env()`` (by
+    default another ``make_env()``)."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
-    env, eval_env = make_env(), make_env()
+    env = make_env()
+    eval_env = (make_eval_env or make_env)()
     env.reset(seed=env_seed)
     eval_env.reset(seed=eval_seed)
     space = env.observation_space

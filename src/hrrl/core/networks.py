@@ -32,7 +32,9 @@ def mlp(
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
     """Polyak averaging: ``target ← (1 − tau)·target + tau·source`` (``tau = 1``: hard copy)."""
     with torch.no_grad():
-        for t, s in zip(target.parameters(), source.parameters(), strict=True):
-            t.lerp_(s, tau)
+        targets, sources = list(target.parameters()), list(source.parameters())
+        if len(targets) != len(sources):
+            raise ValueError("target and source have different parameter lists")
+        torch._foreach_lerp_(targets, sources, tau)
         for tb, sb in zip(target.buffers(), source.buffers(), strict=True):
             tb.copy_(sb)
