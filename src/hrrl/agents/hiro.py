@@ -23,7 +23,7 @@ import gymnasium
 import numpy as np
 import torch
 
-from hrrl.agents.td3 import TD3Config, TD3Learner
+from hrrl.agents.td3 import TD3Config, TD3Learner, final_goal_evaluation
 from hrrl.core.replay import ReplayBuffer
 from hrrl.core.seeding import make_rng, spawn_seeds
 
@@ -316,13 +316,7 @@ def train_hiro(
     while counter["steps"] < steps:
         hiro_episode(env, agent, rng, True, lambda: counter["steps"] < config.warmup_steps, on_step)
         episodes += 1
-    traces: list[list[np.ndarray]] = [[] for _ in range(eval_episodes)]
-    wins = [hiro_episode(eval_env, agent, rng, explore=False, trace=t) for t in traces]
-    curve.append((counter["steps"], float(np.mean(wins))))
-    return {
-        "success": curve[-1][1],
-        "curve": curve,
-        "env_steps": counter["steps"],
-        "episodes": episodes,
-        "final_traces": [np.asarray(t).tolist() for t in traces],
-    }
+    return final_goal_evaluation(
+        lambda trace: hiro_episode(eval_env, agent, rng, explore=False, trace=trace),
+        eval_episodes, curve, counter["steps"], episodes,
+    )  # fmt: skip

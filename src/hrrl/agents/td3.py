@@ -224,6 +224,28 @@ def td3_goal_episode(
             return bool(info.get("is_success", terminated))
 
 
+def final_goal_evaluation(
+    greedy_episode: Callable[[list[np.ndarray]], bool],
+    eval_episodes: int,
+    curve: list[tuple[int, float]],
+    env_steps: int,
+    episodes: int,
+) -> dict[str, Any]:
+    """The closing greedy evaluation of a goal-env training run (``greedy_episode(trace)`` plays
+    one episode, appends the achieved goals to ``trace`` and returns success), appended to
+    ``curve``, and the run's result dict."""
+    traces: list[list[np.ndarray]] = [[] for _ in range(eval_episodes)]
+    wins = [greedy_episode(trace) for trace in traces]
+    curve.append((env_steps, float(np.mean(wins))))
+    return {
+        "success": curve[-1][1],
+        "curve": curve,
+        "env_steps": env_steps,
+        "episodes": episodes,
+        "final_traces": [np.asarray(t).tolist() for t in traces],
+    }
+
+
 def train_goal_td3(
     make_env: Callable[[], Any],
     config: TD3Config,
@@ -267,13 +289,7 @@ def train_goal_td3(
             env, learner, rng, True, on_transition, lambda: counter["steps"] < warmup_steps
         )
         episodes += 1
-    traces: list[list[np.ndarray]] = [[] for _ in range(eval_episodes)]
-    wins = [td3_goal_episode(eval_env, learner, rng, False, trace=t) for t in traces]
-    curve.append((counter["steps"], float(np.mean(wins))))
-    return {
-        "success": curve[-1][1],
-        "curve": curve,
-        "env_steps": counter["steps"],
-        "episodes": episodes,
-        "final_traces": [np.asarray(t).tolist() for t in traces],
-    }
+    return final_goal_evaluation(
+        lambda trace: td3_goal_episode(eval_env, learner, rng, False, trace=trace),
+        eval_episodes, curve, counter["steps"], episodes,
+    )  # fmt: skip
