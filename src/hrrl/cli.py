@@ -262,6 +262,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         for name, experiment in list_experiments().items():
             print(f"{name:<22} {experiment.summary}")
         return EXIT_OK
+    if args.index is not None:
+        from hrrl.experiments.index import write_index
+
+        print(f"wrote {write_index(args.index)}")
+        return EXIT_OK
     if args.name is None:
         raise InputError("name an experiment (hrrl experiment --list shows them)")
     experiment = get_experiment(args.name)
@@ -366,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("experiment", help="run a classic hierarchical / meta-RL experiment")
     exp.add_argument("name", nargs="?", help="experiment name (see --list)")
     exp.add_argument("--list", action="store_true", help="list the experiments, one line each")
+    exp.add_argument(
+        "--index", metavar="DIR", help="write DIR/INDEX.md from the reports under DIR, then stop"
+    )
     exp.add_argument("--quick", action="store_true", help="short protocol (≤ 5 minutes on 2 cores)")
     exp.add_argument("--seeds", type=_positive_int, help="seeds (default: the experiment's own)")
     exp.add_argument("--out", help="directory for REPORT.md, results.json and plots")

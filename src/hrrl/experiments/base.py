@@ -8,10 +8,12 @@ with the context, to ``ctx.out / "results.json"``.
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,9 @@ def run_experiment(
         "seeds": n_seeds,
         "command": ctx.command,
         "wall_time_s": round(time.perf_counter() - started, 2),
+        "finished_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "load_average_end": [round(v, 2) for v in os.getloadavg()],
+        "cpu_count": os.cpu_count(),
         **headline,
     }
     atomic_write_json(ctx.out / "results.json", results)
