@@ -109,3 +109,18 @@ def test_reference_optimum_is_the_gamblers_ruin_value() -> None:
     assert refs["optimal_infinite_horizon"] == pytest.approx(0.208)
     assert refs["optimal_horizon"] == pytest.approx(0.208, abs=1e-6)
     assert refs["best_position_only_policy"] <= refs["optimal_horizon"] + 1e-12
+
+
+def test_hdqn_learns_to_visit_the_far_end_first() -> None:
+    """After 400 episodes the greedy h-DQN earns about the optimum 0.208 (going straight back
+    left, what flat learners settle on, earns 0.01)."""
+    torch.set_num_threads(1)
+    agent = HDQNAgent(6, 2, HDQNConfig(epsilon_decay_episodes=200), seed=0)
+    env, rng = StochasticChainEnv(max_episode_steps=100), np.random.default_rng(0)
+    for episode in range(400):
+        agent.run_episode(env, rng, episode=episode, seed=0 if episode == 0 else None)
+    greedy = [
+        agent.run_episode(env, rng, episode=400, learn=False, greedy=True).total_reward
+        for _ in range(200)
+    ]
+    assert np.mean(greedy) > 0.15
