@@ -149,3 +149,20 @@ def test_dqn_her_solves_six_bits_and_is_deterministic() -> None:
         lambda: BitFlipEnv(6), config, 0, cycles=1, eval_every=1, eval_episodes=8
     )
     assert again == repeat
+
+
+def test_budget_study_reads_success_at_exact_cycles_and_reuses_her_bitflip_seeds() -> None:
+    import math
+
+    from hrrl.experiments import her_bitflip, her_bitflip_budget
+
+    curve = [(50, 0.1), (100, 0.4), (150, 0.9)]
+    assert her_bitflip_budget.success_at(curve, 100) == 0.4
+    assert math.isnan(her_bitflip_budget.success_at(curve, 120))
+    protocol = her_bitflip_budget._protocol(quick=False)
+    jobs = her_bitflip_budget._jobs(protocol, [7])
+    assert [(m, n) for m, n, _ in jobs] == protocol["cases"]
+    for method, n, job in jobs:
+        assert job.kwargs["cycles"] == 40 * n and job.kwargs["her"] == (method == "DQN+HER")
+        assert job.kwargs["cycles"] % job.kwargs["eval_every"] == 0
+    assert her_bitflip_budget.BASE_SEED == her_bitflip.BASE_SEED
