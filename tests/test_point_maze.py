@@ -116,3 +116,11 @@ def test_steps_to_success_is_the_first_evaluation_at_the_level() -> None:
     assert steps_to_success(curve) == 200
     assert steps_to_success(curve, level=0.99) == 400
     assert steps_to_success([(100, 0.2)]) is None
+
+
+def test_ranking_joins_ties_and_the_area_leaves_out_the_closing_evaluation() -> None:
+    from hrrl.experiments.hiro_point_maze import mean_success_over_training, ranking
+
+    assert ranking({"a": 0.5, "b": 1.0, "c": 0.5}) == "b (1.00) > a (0.50) = c (0.50)"
+    assert mean_success_over_training([(10, 0.0), (20, 1.0), (21, 0.0)]) == 0.5
+    assert mean_success_over_training([(10, 0.25)]) == 0.25
