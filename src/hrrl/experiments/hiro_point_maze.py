@@ -186,9 +186,9 @@ def _note(success: dict[str, Any], quick: bool, steps: int) -> str:
     lines = ["## Notes", ""]
     if all(v == 0 for v in means.values()):
         lines.append(
-            f"- No method reached the goal within {steps} steps: at this budget the protocol "
-            "cannot separate the methods on success; the closest-approach column shows how far "
-            "along the U each got."
+            f"- No method's final greedy policy reaches the goal after {steps} steps (earlier "
+            "evaluations may have): at this budget the protocol cannot separate the methods on "
+            "final success; the closest-approach column shows how far along the U each got."
         )
     else:
         claimed = means["HIRO"] > means["manager–worker"] > means["flat TD3"]
