@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,15 @@ def machine_line() -> str:
     return (
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, "
         f"Python {platform.python_version()}"
+    )
+
+
+def load_note() -> str:
+    """The machine's load average, so that wall times on a shared machine can be judged."""
+    one, five, fifteen = os.getloadavg()
+    return (
+        f"load average at the end {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min) on "
+        f"{os.cpu_count()} cores: above the core count, wall times are inflated by other work."
     )
 
 

@@ -12,7 +12,6 @@ episodes at the end of training.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import numpy as np
 
 from hrrl.agents.her import HERDQNConfig, train_her_dqn
 from hrrl.core.parallel import Job, run_jobs
-from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
+from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
 from hrrl.envs.bitflip import BitFlipEnv
@@ -34,15 +33,6 @@ PUBLISHED = {"DQN": "solves n ≤ 13", "DQN+HER": "solves n ≤ 50"}
 BASE_SEED = 20170705
 EVAL_EPISODES = 100
 CONFIG = HERDQNConfig()
-
-
-def load_note() -> str:
-    """The machine's load average, so that wall times on a shared machine can be judged."""
-    one, five, fifteen = os.getloadavg()
-    return (
-        f"load average at the end {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min) on "
-        f"{os.cpu_count()} cores: above the core count, wall times are inflated by other work."
-    )
 
 
 def _protocol(quick: bool) -> dict[str, Any]:

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from hrrl.core.parallel import Job, run_jobs
-from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
+from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
 from hrrl.experiments.base import Experiment, ExperimentContext
-from hrrl.experiments.her_bitflip import BASE_SEED, CONFIG, EVAL_EPISODES, load_note, run_ours
+from hrrl.experiments.her_bitflip import BASE_SEED, CONFIG, EVAL_EPISODES, run_ours
 
 BUDGET_MULTIPLES = (10, 20, 30, 40)
 """Cycles per bit reported in the table (``10`` is the ``her-bitflip`` protocol)."""

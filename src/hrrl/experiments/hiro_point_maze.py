@@ -29,12 +29,11 @@ from scipy.sparse.csgraph import dijkstra
 from hrrl.agents.hiro import HIROConfig, train_hiro
 from hrrl.agents.td3 import TD3Config, train_goal_td3
 from hrrl.core.parallel import Job, run_jobs
-from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
+from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
 from hrrl.envs.point_maze import PointMazeEnv, inside_wall
 from hrrl.experiments.base import Experiment, ExperimentContext
-from hrrl.experiments.her_bitflip import load_note
 
 METHODS = ("flat TD3", "manager–worker", "HIRO")
 """Flat TD3; manager–worker without relabelling; manager–worker with HIRO relabelling."""

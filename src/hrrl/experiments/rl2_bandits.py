@@ -9,7 +9,6 @@ tuning bandits (never on the held-out ones).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -32,7 +31,7 @@ from hrrl.agents.bandit_baselines import (
 )
 from hrrl.agents.rl2 import RL2Config, evaluate_rl2, train_rl2
 from hrrl.core.parallel import Job, run_jobs
-from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
+from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds, torch_generator
 from hrrl.core.stats import mean_ci
 from hrrl.envs.bandits import BatchedBernoulliBandit, expected_best_arm_total, sample_tasks
@@ -410,9 +409,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "## Plots\n\n![RL² training curves](rl2_training_curves.png)\n\n"
         "![Totals normalised by n·E[max p]](normalised_totals.png)",
         _notes(protocol, ctx.quick, grouped),
-        f"Run time: {elapsed:.0f} s with {ctx.workers} worker process(es); 1-minute load "
-        f"average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine: "
-        "wall times here overstate the CPU time needed).",
+        f"## Run time\n\n{elapsed:.0f} s with {ctx.workers} worker processes; {load_note()}",
     ]
     write_report(ctx.out / "REPORT.md", "RL² on Bernoulli bandits", ctx.command, sections)
     return {
