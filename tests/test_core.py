@@ -8,7 +8,7 @@ import torch
 from hrrl.core.atomic import atomic_write_json
 from hrrl.core.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from hrrl.core.networks import mlp, soft_update
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job, run_grouped, run_jobs
 from hrrl.core.replay import PrioritizedReplayBuffer, ReplayBuffer, SumTree
 from hrrl.core.schedules import ExponentialSchedule, LinearSchedule
 from hrrl.core.seeding import init_module, spawn_seeds
@@ -151,6 +151,11 @@ def test_run_jobs_resumes_from_cache(tmp_path):
     assert run_jobs(jobs, workers=1, cache_dir=tmp_path) == [0, 1, 99, 9]
     with pytest.raises(ValueError, match="unique"):
         run_jobs([jobs[0], jobs[0]])
+
+
+def test_run_grouped_groups_by_label_in_job_order():
+    labelled = [(("a", i % 2), Job(f"j{i}", square, {"x": i})) for i in range(5)]
+    assert run_grouped(labelled, workers=1) == {("a", 0): [0, 4, 16], ("a", 1): [1, 9]}
 
 
 def test_run_jobs_in_processes_keeps_order():

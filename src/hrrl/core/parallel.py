@@ -12,7 +12,7 @@ import json
 import multiprocessing as mp
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +82,18 @@ def run_jobs(
                     done(job, future.result())
                     advance(bar, 1, job.key)
     return [results[key] for key in keys]
+
+
+def run_grouped(
+    labelled: Sequence[tuple[Hashable, Job]], **run_kwargs: Any
+) -> dict[Hashable, list[Any]]:
+    """Run ``(label, job)`` pairs with :func:`run_jobs`; results grouped by label, each group in
+    job order (e.g. one result per seed for a ``(method, size)`` label)."""
+    results = run_jobs([job for _, job in labelled], **run_kwargs)
+    grouped: dict[Hashable, list[Any]] = {}
+    for (label, _), result in zip(labelled, results, strict=True):
+        grouped.setdefault(label, []).append(result)
+    return grouped
 
 
 def _run_ray(todo: Sequence[Job], address: str, done: Callable[[Job, Any], None], bar: Any) -> None:

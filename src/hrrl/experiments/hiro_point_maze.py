@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from hrrl.agents.hiro import HIROConfig, train_hiro
 from hrrl.agents.td3 import TD3Config, train_goal_td3
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job, run_grouped
 from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
@@ -251,10 +251,8 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     protocol = _protocol(ctx.quick)
     seeds = spawn_seeds(BASE_SEED, ctx.seeds)
     labelled = _jobs(protocol, seeds)
-    results = run_jobs([j for _, j in labelled], workers=ctx.workers, description="hiro-maze")
-    by_method: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}
-    for (method, _), result in zip(labelled, results, strict=True):
-        by_method[method].append(result)
+    grouped = run_grouped(labelled, workers=ctx.workers, description="hiro-maze")
+    by_method: dict[str, list[dict[str, Any]]] = {m: grouped[m] for m in METHODS}
     distances = geodesic_distance_map(_make_env())
     start_distance = float(distances[_cell(0.5, 0.1, 40), _cell(0.5, 0.1, 40)])
     success = {m: mean_ci([r["success"] for r in rs]) for m, rs in by_method.items()}
