@@ -111,7 +111,7 @@ def check_output(
             )
     try:
         mode = os.stat(target).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the folder check below says which
         mode = None
     except OSError as exc:
         raise OutputError(f"cannot write {what} {shown}: {exc.strerror}") from None
