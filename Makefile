@@ -35,3 +35,7 @@ reproduce: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+
+.PHONY: nothing-lost
+nothing-lost: $(STAMP)  # issue #13's reproductions on a scratch folder, PASS/FAIL per item
+	scripts/check_nothing_lost.sh

@@ -487,3 +487,23 @@ def test_10_confidence_intervals_are_clipped_to_the_metric_range_and_state_n() -
     inside = MeanCI(0.5, 0.1, 5).format(1, scale=100, suffix=" %", bounds=(0.0, 1.0))
     assert inside == "50.0 % ± 10.0 %"
     assert MeanCI(187.0, 1407.0, 2).format(0, bounds=(0.0, None)) == "187 (95 % CI 0–1594, n=2)"
+
+
+def test_atomic_writer_refuses_special_files_and_writes_through_links(tmp_path: Path) -> None:
+    """The writer itself (not only the CLI's check) never replaces a node that is not a file."""
+    from hrrl.core.atomic import OutputError, atomic_write_text
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="FIFO"):
+        atomic_write_text(fifo, "x")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    with pytest.raises(OutputError, match="directory"):
+        atomic_write_text(tmp_path, "x")
+    target = tmp_path / "target.txt"
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link.txt", "target.txt"]

@@ -8,6 +8,7 @@ independent path checker.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def _train_agent(console: Console, seed: int) -> tuple[NumberLinePolicy | None, 
 
 
 def run_demo(seed: int = 0) -> None:
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=240)  # piped: no cut tables
     agent, _ = _train_agent(console, seed)
     methods: dict[str, NumberLinePolicy | None] = {
         "exact solver": None,
