@@ -248,7 +248,7 @@ def _print_summary(rows: list[dict[str, Any]], label: str) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from hrrl.agents.hrrl import get_config, train
     from hrrl.agents.hrrl.trainer import stored_run
-    from hrrl.core.lock import RunLocked, is_locked
+    from hrrl.core.lock import is_locked, run_lock
 
     if args.resume is not None:
         out = Path(args.resume)
@@ -280,8 +280,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         out = Path(args.out)
         check_output_dir(out)
         config = get_config(args.config or "default")
-        if is_locked(out):
-            raise RunLocked(f"run directory {out} is in use by another hrrl train")
+        if is_locked(out):  # another train is writing there: say which process (exit 2)
+            with run_lock(out):
+                pass
         if _holds_run(out) and not args.force:
             raise InputError(
                 f"{out} already holds a run; continue it with --resume {out}, "

@@ -1,4 +1,4 @@
-"""Problem files as JSON Lines (``shared/SPEC.md``): one problem per line, blank lines skipped."""
+"""Problem files as JSON Lines (``docs/FORMAT.md``): one problem per line, blank lines skipped."""
 
 from __future__ import annotations
 
