@@ -222,6 +222,16 @@ def test_3_kill_inside_the_checkpoint_window_then_resume_is_bit_exact(
     assert (run / "metrics.jsonl").read_text() == (reference_run / "metrics.jsonl").read_text()
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps))  # no step logged twice
+    assert tensorboard_steps(run) == tensorboard_steps(reference_run) == steps
+
+
+def tensorboard_steps(run: Path) -> list[int]:
+    """Steps of one scalar as TensorBoard shows them (events after a resume point purged)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tb"))
+    events.Reload()
+    return [event.step for event in events.Scalars("train/success_rate")]
 
 
 def test_3_state_written_without_the_rename_loads_the_staged_tensors(
