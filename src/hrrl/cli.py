@@ -205,7 +205,8 @@ def _agent_files(agent: str | None) -> list[Path]:
         folder = folder.parent
     if not folder.is_dir():
         return []
-    return [p for p in folder.iterdir() if p.suffix in (".json", ".safetensors")]
+    names = ("state.json", "config.json", "run.json", "training.json")
+    return [p for p in folder.iterdir() if p.name in names or p.suffix == ".safetensors"]
 
 
 def _console() -> Any:
