@@ -7,7 +7,7 @@
 #
 # Kills at the checkpoint window are real SIGKILLs, sent by hrrl itself at an exact stage of
 # saving a checkpoint (HRRL_TEST_KILL_AT, a test hook in hrrl.core.checkpoint), not timed sleeps.
-# Takes about a minute on 2 cores.
+# Takes one to three minutes on 2 cores (more when the machine is busy).
 set -u
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
