@@ -95,3 +95,29 @@ def test_random_policy_rarely_succeeds():
         success |= info["success"]
     assert success.mean() < 0.2
     assert set(np.unique(env.task)) == set(task_ids(TASK_NAMES))
+
+
+def test_vector_env_far_faster_than_sync_vector_env():
+    """`make bench` measures ≥ 50× at N = 256 (docs/BENCHMARKS.md); a loose bound here, since
+    the test machine is shared."""
+    import time
+
+    from gymnasium.vector import SyncVectorEnv
+
+    n = 256
+    actions = np.random.default_rng(0).uniform(-1, 1, (20, n, 3)).astype(np.float32)
+    tasks = [TRAIN_TASKS[i % 10] for i in range(n)]
+
+    def steps_per_s(env, rows):
+        env.reset(seed=0)
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            for a in actions[:rows]:
+                env.step(a)
+            best = min(best, time.perf_counter() - started)
+        return rows * n / best
+
+    sync = steps_per_s(SyncVectorEnv([lambda t=t: PointManipEnv(t) for t in tasks]), 4)
+    ours = steps_per_s(PointManipVectorEnv(n, tasks), 20)
+    assert ours > 20 * sync

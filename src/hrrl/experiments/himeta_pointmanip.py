@@ -4,7 +4,9 @@ Every variant trains on the 10 training tasks of :mod:`hrrl.envs.point_manip` wi
 widths and env-step budget, then plays deterministic trials (2 episodes, recurrent state kept;
 success = success flag at any step of the last episode) on the 10 training and 5 held-out tasks.
 Macro-action diagnostics (the seed's first experiment) come from the HiMeta evaluation trials.
-Jobs are cached under ``OUT/jobs``: an interrupted run resumes where it stopped.
+Jobs are cached under ``OUT/jobs``: an interrupted run resumes where it stopped. ``--quick``: the
+methods and level ablations at 60k steps; default (``--protocol full``): every group at 400k;
+``--protocol core``: methods and level ablations at 200k.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class Protocol:
 
 QUICK = Protocol(steps=60_000, groups=("methods", "levels"))
 FULL = Protocol(steps=400_000, groups=tuple(GROUPS))
+CORE = Protocol(steps=200_000, groups=("methods", "levels"))
+"""``--protocol core``: the methods and level ablations only, at half the full budget."""
 
 
 def make_env(num_envs: int, tasks: Sequence[int]) -> pm.PointManipVectorEnv:
@@ -166,7 +170,11 @@ def _claims(runs: dict[str, list[dict]], steps: int) -> str:
 
 
 def run(ctx: ExperimentContext) -> dict[str, Any]:
-    protocol = QUICK if ctx.quick else FULL
+    if ctx.protocol not in (None, "full", "core"):
+        from hrrl.errors import InputError
+
+        raise InputError("--protocol must be full or core")
+    protocol = QUICK if ctx.quick else CORE if ctx.protocol == "core" else FULL
     labelled = []
     for group in protocol.groups:
         for name, overrides in GROUPS[group].items():
