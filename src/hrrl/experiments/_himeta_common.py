@@ -70,6 +70,11 @@ def evaluate_tasks(
     return per_task, rollout, columns
 
 
+def cached_jobs(cache: Path, jobs: Sequence[Any]) -> int:
+    """How many of ``jobs`` already have a cached result (they will not be rerun)."""
+    return sum((cache / f"{job.key}.json").is_file() for job in jobs)
+
+
 def success_ci(values: Sequence[float]) -> dict[str, float]:
     """Mean ± 95 % CI over seeds, the interval clipped to [0, 1]."""
     ci = mean_ci(values)

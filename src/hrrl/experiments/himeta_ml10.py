@@ -22,6 +22,7 @@ from hrrl.core.ppo import PPOConfig
 from hrrl.core.report import load_note, markdown_table, write_report
 from hrrl.envs import metaworld_ml10 as mw
 from hrrl.experiments._himeta_common import (
+    cached_jobs,
     curve_figure,
     evaluate_tasks,
     fmt_ci,
@@ -98,6 +99,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
                           replicas=p.replicas, protocol=protocol_name,
                           log_dir=str(ctx.out / "runs" / key))  # fmt: skip
             labelled.append((name, Job(key=key, fn=run_job, kwargs=kwargs)))
+    cached = cached_jobs(ctx.out / "jobs", [job for _, job in labelled])
     runs: dict[str, list[dict]] = run_grouped(
         labelled, workers=ctx.workers, cache_dir=ctx.out / "jobs", description="himeta-ml10"
     )  # type: ignore[assignment]
@@ -138,13 +140,15 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "![learning curves](curves.png)",
         "## Per class (mean over seeds)\n\n" + per_task,
         "## Run time\n\n"
-        f"Training wall time per run: {fmt_values(_all(runs, 'train_s'), 0)} s. {load_note()}",
+        f"Training wall time per run: {fmt_values(_all(runs, 'train_s'), 0)} s; {cached} of "
+        f"{len(labelled)} runs loaded from the job cache (`OUT/jobs`). {load_note()}",
     ]  # fmt: skip
     write_report(ctx.out / "REPORT.md", f"HiMeta on MetaWorld ML10 ({protocol_name})", ctx.command,
                  sections)  # fmt: skip
     return {
         "protocol": protocol_name,
         "steps_per_run": steps_done,
+        "jobs_from_cache": cached,
         "paper": {"train_success": PAPER, "steps": PAPER_STEPS, "source": "seed 002 line 41"},
         "methods": {
             n: {"train_success": success_ci([r["train_success"] for r in runs[n]]),

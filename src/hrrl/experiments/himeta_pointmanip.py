@@ -25,6 +25,7 @@ from hrrl.core.report import load_note, markdown_table, write_report
 from hrrl.core.stats import mean_ci
 from hrrl.envs import point_manip as pm
 from hrrl.experiments._himeta_common import (
+    cached_jobs,
     curve_figure,
     evaluate_tasks,
     fmt_ci,
@@ -224,6 +225,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
                 kwargs = dict(name=name, overrides=overrides, seed=seed, steps=protocol.steps,
                               log_dir=str(ctx.out / "runs" / key))  # fmt: skip
                 labelled.append((name, Job(key=key, fn=run_job, kwargs=kwargs)))
+    cached = cached_jobs(ctx.out / "jobs", [job for _, job in labelled])
     runs: dict[str, list[dict]] = run_grouped(
         labelled, workers=ctx.workers, cache_dir=ctx.out / "jobs", description="himeta-pointmanip"
     )  # type: ignore[assignment]
@@ -249,12 +251,14 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     sections.append(
         "## Run time\n\n"
         f"Wall time per run: {fmt_values([r['train_s'] for s in runs.values() for r in s], 0)} s "
-        f"(training only). {load_note()}"
+        f"(training only). {cached} of {len(labelled)} runs were loaded from the job cache "
+        f"(`OUT/jobs`; their times are from the run that computed them). {load_note()}"
     )
     write_report(ctx.out / "REPORT.md", "HiMeta on the point-manipulation suite", ctx.command,
                  sections)  # fmt: skip
     return {
         "steps_per_run": protocol.steps,
+        "jobs_from_cache": cached,
         "variants": {name: _headline(seeds) for name, seeds in runs.items()},
     }
 
