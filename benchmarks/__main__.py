@@ -7,7 +7,7 @@ import os
 
 from hrrl.core.report import markdown_table, write_report
 
-from . import env_throughput, solver_speed
+from . import env_throughput, himeta_throughput, solver_speed
 
 
 def env_section() -> str:
@@ -71,6 +71,28 @@ def solver_section() -> str:
     )
 
 
+def himeta_section() -> str:
+    envs = himeta_throughput.measure_envs(256)
+    sync = envs[0].steps_per_s
+    env_table = markdown_table(
+        ["environment", "N", "steps/s", "× SyncVectorEnv (same N)"],
+        [
+            [r.name, r.num_envs, f"{r.steps_per_s:,.0f}", f"{r.steps_per_s / sync:,.1f}"]
+            for r in envs
+        ],
+    )
+    methods = markdown_table(
+        ["method", "training env steps/s (rollout + PPO update, 1 thread)"],
+        [[name, f"{sps:,.0f}"] for name, sps in himeta_throughput.measure_methods()],
+    )
+    return (
+        "## Point-manipulation suite (HiMeta, seed 002)\n\n"
+        "Random actions on the 10 training tasks; SyncVectorEnv steps N `PointManipEnv`s in a "
+        "Python loop.\n\n" + env_table + "\n\nTraining throughput with the settings of "
+        "`hrrl experiment himeta-pointmanip` (50 envs, 2-episode trials, width 64):\n\n" + methods
+    )
+
+
 def _ratio(value: float, reference: float | None) -> str:
     return "—" if not reference else f"{value / reference:,.1f}"
 
@@ -85,6 +107,7 @@ def main() -> None:
         f"in the same run. Load average when started: {load[0]:.2f}, {load[1]:.2f}, "
         f"{load[2]:.2f} (other processes slow everything alike; the ratios are what to read).",
         env_section(),
+        himeta_section(),
         solver_section(),
     ]
     path = write_report(args.out, "Benchmarks", "make bench", sections)

@@ -352,7 +352,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         raise InputError("--out DIR is required")
     check_output_dir(args.out)
     results = run_experiment(
-        experiment, Path(args.out), quick=args.quick, seeds=args.seeds, workers=args.workers
+        experiment,
+        Path(args.out),
+        quick=args.quick,
+        seeds=args.seeds,
+        workers=args.workers,
+        protocol=args.protocol,
     )
     print(f"wrote {Path(args.out) / 'REPORT.md'} ({results['wall_time_s']} s)")
     return EXIT_OK
@@ -473,6 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", help="directory for REPORT.md, results.json and plots")
     exp.add_argument(
         "--workers", type=_positive_int, default=2, help="worker processes (default 2)"
+    )
+    exp.add_argument(
+        "--protocol", help="a named protocol, for experiments that offer several (e.g. himeta-ml10)"
     )
     exp.set_defaults(func=cmd_experiment)
 

@@ -6,7 +6,8 @@ the ``n`` pulls of a trial and reset to zeros at the start of every trial, so wh
 about the current bandit lives in the hidden state: the "fast" learner is the recurrent dynamics,
 the "slow" learner is PPO on the weights. Training rolls out ``batch_trials`` trials on fresh
 tasks ``p ~ U[0, 1]^k`` at once with :class:`~hrrl.envs.bandits.BatchedBernoulliBandit`, then
-recomputes the whole sequences with one ``nn.GRU`` call for the PPO loss. Performance is the
+recomputes the whole sequences with one ``nn.GRU`` call for the PPO loss (GAE, clipped surrogate
+and minibatching from the shared :mod:`hrrl.core.ppo`). Performance is the
 undiscounted total reward of the trial; the learner discounts (``gamma``) and uses GAE, which
 cuts the variance of the credit assignment over a long trial.
 """
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hrrl.core import ppo
 from hrrl.core.schedules import LinearSchedule
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
 from hrrl.envs.bandits import BatchedBernoulliBandit, observation_size
@@ -142,16 +144,14 @@ def play_rl2_trials(
 def gae_advantages(
     rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """GAE over ``(B, T)`` trials ending after the last step; returns (advantages, returns)."""
-    advantages = torch.zeros_like(rewards)
-    running = torch.zeros(rewards.shape[0])
-    next_value = torch.zeros(rewards.shape[0])
-    for t in reversed(range(rewards.shape[1])):
-        delta = rewards[:, t] + gamma * next_value - values[:, t]
-        running = delta + gamma * lam * running
-        advantages[:, t] = running
-        next_value = values[:, t]
-    return advantages, advantages + values
+    """GAE over ``(B, T)`` trials that terminate after the last step (the shared
+    :func:`hrrl.core.ppo.gae`, time moved to axis 0); returns (advantages, returns)."""
+    values_t = values.T
+    next_values = torch.cat([values_t[1:], torch.zeros_like(values_t[:1])])
+    ends = torch.zeros_like(values_t, dtype=torch.bool)
+    ends[-1] = True
+    advantages, returns = ppo.gae(rewards.T, values_t, next_values, ends, ends, gamma, lam)
+    return advantages.T, returns.T
 
 
 def ppo_loss(
@@ -166,9 +166,7 @@ def ppo_loss(
     logits, values = policy(batch.obs)
     log_probs_all = torch.log_softmax(logits, dim=-1)
     log_probs = log_probs_all.gather(2, batch.actions[..., None])[..., 0]
-    ratio = torch.exp(log_probs - batch.log_probs)
-    clipped = torch.clamp(ratio, 1.0 - config.clip, 1.0 + config.clip)
-    policy_loss = -torch.min(ratio * advantages, clipped * advantages).mean()
+    policy_loss, _ = ppo.clipped_surrogate(log_probs, batch.log_probs, advantages, config.clip)
     value_loss = (values - returns).pow(2).mean()
     entropy = -(log_probs_all.exp() * log_probs_all).sum(-1).mean()
     return policy_loss + config.value_coef * value_loss - entropy_coef * entropy
@@ -190,16 +188,14 @@ def ppo_update(
     advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
     batch = rollout.rewards.shape[0]
     loss_value = 0.0
-    for _ in range(config.epochs):
-        for rows in np.array_split(rng.permutation(batch), config.minibatches):
-            idx = torch.from_numpy(rows)
-            minibatch = Rollout(*(getattr(rollout, f)[idx] for f in Rollout.__dataclass_fields__))
-            loss = ppo_loss(policy, minibatch, advantages[idx], returns[idx], config, entropy_coef)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
-            optimizer.step()
-            loss_value = float(loss.detach())
+    for idx in ppo.minibatch_indices(batch, config.minibatches, config.epochs, rng):
+        minibatch = Rollout(*(getattr(rollout, f)[idx] for f in Rollout.__dataclass_fields__))
+        loss = ppo_loss(policy, minibatch, advantages[idx], returns[idx], config, entropy_coef)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+        optimizer.step()
+        loss_value = float(loss.detach())
     return loss_value
 
 

@@ -10,6 +10,25 @@ import importlib.util
 
 import gymnasium
 
+_POINT_MANIP_TASKS = [
+    "reach",
+    "push",
+    "pick-place",
+    "door-open",
+    "drawer-close",
+    "button-press",
+    "peg-insert-side",
+    "window-open",
+    "sweep",
+    "basketball",
+    "drawer-open",
+    "door-close",
+    "shelf-place",
+    "sweep-into",
+    "lever-pull",
+]
+"""hrrl/PointManip-<task>-v0: the 10 training and 5 test tasks of :mod:`hrrl.envs.point_manip`."""
+
 _ENVS = {
     # id: (module, class, extra registration kwargs)
     "hrrl/NumberLine-v0": ("hrrl.envs.numberline", "NumberLineEnv", {}),
@@ -19,6 +38,14 @@ _ENVS = {
     "hrrl/BitFlip-v0": ("hrrl.envs.bitflip", "BitFlipEnv", {}),
     "hrrl/Nav2D-v0": ("hrrl.envs.nav2d", "Nav2DEnv", {}),
     "hrrl/BernoulliBandit-v0": ("hrrl.envs.bandits", "BernoulliBanditEnv", {}),
+    **{
+        f"hrrl/PointManip-{task}-v0": (
+            "hrrl.envs.point_manip",
+            "PointManipEnv",
+            {"kwargs": {"task": task}, "max_episode_steps": None},
+        )
+        for task in _POINT_MANIP_TASKS
+    },
 }
 
 

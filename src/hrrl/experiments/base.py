@@ -34,6 +34,8 @@ class ExperimentContext:
     """Processes the experiment may use for seeds in parallel."""
     command: str
     """The command line that reproduces this run, for the report header."""
+    protocol: str | None = None
+    """A named protocol (``--protocol``) for experiments that offer several; None: their default."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def run_experiment(
     quick: bool = False,
     seeds: int | None = None,
     workers: int = 2,
+    protocol: str | None = None,
 ) -> dict[str, Any]:
     """Resolve the context, run the experiment, write ``results.json``; returns what it wrote."""
     n_seeds = (
@@ -66,9 +69,16 @@ def run_experiment(
         parts.append("--quick")
     if seeds is not None:
         parts += ["--seeds", str(seeds)]
+    if protocol is not None:
+        parts += ["--protocol", protocol]
     parts += ["--out", str(out)]
     ctx = ExperimentContext(
-        out=Path(out), quick=quick, seeds=n_seeds, workers=workers, command=shlex.join(parts)
+        out=Path(out),
+        quick=quick,
+        seeds=n_seeds,
+        workers=workers,
+        command=shlex.join(parts),
+        protocol=protocol,
     )
     ctx.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

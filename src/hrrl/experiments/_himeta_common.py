@@ -1,0 +1,120 @@
+"""What the two HiMeta experiments share: training one variant on a multi-task vector env, success
+summaries clipped to [0, 1], tables and learning-curve figures."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hrrl.agents.himeta import HiMeta, HiMetaConfig, MultiTaskVectorEnv, train
+from hrrl.core.logging import Logger
+from hrrl.core.report import new_figure, save_figure
+from hrrl.core.stats import mean_ci
+
+
+def train_variant(
+    config: HiMetaConfig,
+    seed: int,
+    steps: int,
+    make_env: Callable[[int, Sequence[int]], MultiTaskVectorEnv],
+    train_tasks: Sequence[int],
+    log_dir: str | None,
+) -> tuple[HiMeta, dict[str, Any]]:
+    """Train one seed of one configuration; returns the agent and its curve / timing / stability."""
+    torch.set_num_threads(1)
+    agent = HiMeta(config, seed)
+    env = make_env(config.num_envs, train_tasks)
+    task = np.resize(np.asarray(train_tasks), config.num_envs)
+    logger = Logger.for_run(log_dir) if log_dir else Logger([])
+    started = time.perf_counter()
+    with logger:
+        history = train(
+            agent,
+            env,
+            task,
+            steps,
+            lambda _, st: logger.log(int(st["steps"]), {f"train/{k}": v for k, v in st.items()}),
+        )
+    train_s = time.perf_counter() - started
+    entropy = np.array([h["entropy"] for h in history])
+    info = {
+        "curve_steps": [int(h["steps"]) for h in history],
+        "curve_success": [round(h["success"], 4) for h in history],
+        "train_s": round(train_s, 1),
+        "steps": agent.steps,
+        "steps_per_s": round(agent.steps / train_s, 1),
+        "max_approx_kl": float(max(h["approx_kl"] for h in history)),
+        "max_entropy_jump": float(np.abs(np.diff(entropy)).max()) if entropy.size > 1 else 0.0,
+        "max_vae_kl": float(max(h.get("vae_kl", 0.0) for h in history)),
+    }
+    return agent, info
+
+
+def evaluate_tasks(
+    agent: HiMeta,
+    make_env: Callable[[int, Sequence[int]], MultiTaskVectorEnv],
+    tasks: Sequence[int],
+    replicas: int,
+    seed: int,
+) -> tuple[dict[int, float], Any, np.ndarray]:
+    """Deterministic trials, ``replicas`` per task; success rate per task, the rollout, columns."""
+    columns = np.repeat(np.asarray(tasks), replicas)
+    env = make_env(columns.size, list(columns))
+    success, rollout = agent.evaluate(env, columns, seed=seed)
+    per_task = {int(t): float(success[columns == t].mean()) for t in tasks}
+    return per_task, rollout, columns
+
+
+def cached_jobs(cache: Path, jobs: Sequence[Any]) -> int:
+    """How many of ``jobs`` already have a cached result (they will not be rerun)."""
+    return sum((cache / f"{job.key}.json").is_file() for job in jobs)
+
+
+def success_ci(values: Sequence[float]) -> dict[str, float]:
+    """Mean ± 95 % CI over seeds, the interval clipped to [0, 1]."""
+    ci = mean_ci(values)
+    half = 0.0 if np.isnan(ci.half_width) else ci.half_width
+    return {
+        "mean": round(ci.mean, 4),
+        "ci95": round(ci.half_width, 4) if ci.n > 1 else None,
+        "low": round(max(0.0, ci.mean - half), 4),
+        "high": round(min(1.0, ci.mean + half), 4),
+        "n": ci.n,
+    }
+
+
+def fmt_ci(summary: dict[str, float], digits: int = 2) -> str:
+    if summary["n"] == 0 or np.isnan(summary["mean"]):
+        return "—"
+    text = f"{summary['mean']:.{digits}f}"
+    if summary["ci95"] is not None:
+        text += f" ± {summary['ci95']:.{digits}f} [{summary['low']:.2f}, {summary['high']:.2f}]"
+    return f"{text} (n={summary['n']})"
+
+
+def fmt_values(values: Sequence[float], digits: int = 2) -> str:
+    ci = mean_ci(values)
+    return ci.format(digits) + f" (n={ci.n})" if ci.n else "—"
+
+
+def curve_figure(runs: dict[str, list[dict]], path: Path, title: str) -> None:
+    """Training success (last episode of each training trial) against env steps, mean of seeds."""
+    fig, ax = new_figure(7.0, 4.2)
+    for name, seeds in runs.items():
+        length = min(len(r["curve_steps"]) for r in seeds)
+        if length == 0:
+            continue
+        steps = np.asarray(seeds[0]["curve_steps"][:length])
+        success = np.mean([r["curve_success"][:length] for r in seeds], axis=0)
+        ax.plot(steps, success, label=name)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("training success (sampled actions)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    save_figure(fig, path)
