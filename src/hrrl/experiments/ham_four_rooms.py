@@ -102,7 +102,7 @@ def run_trial(
 
 
 def _protocol(quick: bool) -> dict[str, Any]:
-    return {"episodes": 1000 if quick else 3000, "eval_every": 25, "alpha": 0.25, "epsilon": 0.1}
+    return {"episodes": 1000 if quick else 2000, "eval_every": 25, "alpha": 0.25, "epsilon": 0.1}
 
 
 def run(ctx: ExperimentContext) -> dict[str, Any]:
@@ -284,6 +284,6 @@ EXPERIMENT = Experiment(
     name="ham-four-rooms",
     summary="HAMQ-learning with a go-to-door machine vs flat Q and hallway options in Four Rooms",
     run=run,
-    default_seeds=6,
+    default_seeds=5,
     quick_seeds=2,
 )

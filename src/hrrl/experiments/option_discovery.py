@@ -123,7 +123,7 @@ def run_trial(
 
 def _protocol(quick: bool) -> dict[str, Any]:
     return {
-        "episodes": 1500 if quick else 3000,
+        "episodes": 1500 if quick else 2000,
         "eval_every": 25,
         "alpha": 0.25,
         "epsilon": 0.1,
@@ -346,6 +346,6 @@ EXPERIMENT = Experiment(
     name="option-discovery",
     summary="Betweenness, eigenoption and DIAYN options vs hallway options in Four Rooms",
     run=run,
-    default_seeds=6,
+    default_seeds=5,
     quick_seeds=2,
 )
