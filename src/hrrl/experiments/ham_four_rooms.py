@@ -157,6 +157,18 @@ def _summary(trials: list[dict[str, Any]], key: str, budget: int, floor: int) ->
     return out
 
 
+def _speedup(summary: dict[str, Any], goal: str, method: str) -> str:
+    """flat / method (ratio of means), marked ≥ / ≤ / ? where censoring makes it a bound."""
+    flat, mine = summary[goal]["flat-Q"], summary[goal][method]
+    ratio = flat["mean"] / mine["mean"]
+    if method == "flat-Q":
+        return "1 (reference)"
+    mark = {(False, False): "", (True, False): "≥ ", (False, True): "≤ ", (True, True): "? "}[
+        (flat["never"] > 0, mine["never"] > 0)
+    ]
+    return f"{mark}{ratio:.2f}×"
+
+
 def _cell(entry: dict[str, Any]) -> str:
     low, high = entry["ci95"]
     text = f"{entry['mean']:.0f} [{low:.0f}, {high:.0f}]"
@@ -178,7 +190,7 @@ def _results(
                     goal,
                     method,
                     _cell(near[goal][method]),
-                    f"{near[goal]['flat-Q']['mean'] / near[goal][method]['mean']:.2f}×",
+                    _speedup(near, goal, method),
                     _cell(rough[goal][method]),
                     mean_ci(_pick(trials, goal, method, "early_steps_per_episode")).format(1),
                     mean_ci(finals).format(2),
@@ -200,7 +212,8 @@ def _results(
     return (
         f"## Results\n\nMean [95 % CI] over n = {n} seeds per cell (Student t, the interval "
         f'clipped to the metric\'s range [25, {budget}] episodes); "(k never)": k seeds never '
-        "met the criterion and count at the budget (the mean is a lower bound). Optimal expected "
+        "met the criterion and count at the budget (the mean is a lower bound; a speedup is marked "
+        "≥ / ≤ / ? where flat Q / the method / both are censored, a bound). Optimal expected "
         f"steps: {opt}. Decisions = option choices (options) or choice points met (HAMQ).\n\n"
         + markdown_table(headers, rows)
     )
@@ -247,9 +260,9 @@ def _claims(near: dict[str, Any], rough: dict[str, Any]) -> str:
     for goal in GOALS:
         parts = []
         for method in METHODS[1:]:
-            a = near[goal]["flat-Q"]["mean"] / near[goal][method]["mean"]
-            b = rough[goal]["flat-Q"]["mean"] / rough[goal][method]["mean"]
-            parts.append(f"{method} {a:.2f}× / {b:.2f}×")
+            parts.append(
+                f"{method} {_speedup(near, goal, method)} / {_speedup(rough, goal, method)}"
+            )
         lines.append(f"- {goal}: " + "; ".join(parts) + ".")
     lines += ["", "Verdict on the qualitative claim (the door machine learns faster than flat Q):"]
     for goal in GOALS:
