@@ -10,7 +10,7 @@ the greedy policy's exact expected steps (mean over the 103 non-goal starts) are
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def _learner(method: str, env: FourRoomsEnv, alpha: float, epsilon: float, rng: 
         config = OptionQConfig(learning="smdp", alpha=alpha, epsilon=epsilon, gamma=GAMMA)
         return OptionQLearner(OptionSet(prims, len(MOVES)), config, rng)
     if method.startswith("options"):
-        rule = "smdp" if "SMDP" in method else "intra-option"
+        rule: Literal["smdp", "intra-option"] = "smdp" if "SMDP" in method else "intra-option"
         config = OptionQConfig(learning=rule, alpha=alpha, epsilon=epsilon, gamma=GAMMA)
         return OptionQLearner(OptionSet(hallway_options(env) + prims, len(MOVES)), config, rng)
     ham = door_ham(env) if "door" in method else flat_ham(env)

@@ -13,6 +13,7 @@ door and, inside the door machine, which of the approaching moves.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from hrrl.core.machines import HAM, Act, Call, Choose, Machine, Stop
 from hrrl.envs.four_rooms import ACTION_NAMES, HALLWAYS, MOVES, ROOMS, FourRoomsEnv, room_hallways
@@ -40,10 +41,19 @@ def _distances(env: FourRoomsEnv, region: set[int], goal: int) -> dict[int, int]
     return dist
 
 
+def _constant(action: int) -> Callable[[int], int]:
+    """The action rule that takes ``action`` in every state."""
+
+    def rule(state: int) -> int:
+        return action
+
+    return rule
+
+
 def _primitive_machine(name: str = "step") -> Machine:
     nodes: dict = {"choose": Choose(tuple(ACTION_NAMES)), "stop": Stop()}
     for a, label in enumerate(ACTION_NAMES):
-        nodes[label] = Act(action=lambda s, a=a: a, next="stop")
+        nodes[label] = Act(action=_constant(a), next="stop")
     return Machine(name, "choose", nodes)
 
 
@@ -64,7 +74,7 @@ def _door_machine(env: FourRoomsEnv, hallway: tuple[int, int]) -> Machine:
 
     nodes: dict = {"choose": Choose(tuple(ACTION_NAMES), available=closer), "stop": Stop()}
     for a, label in enumerate(ACTION_NAMES):
-        nodes[label] = Act(action=lambda s, a=a: a, next=after)
+        nodes[label] = Act(action=_constant(a), next=after)
     return Machine(f"door{hallway}", "choose", nodes)
 
 
@@ -89,5 +99,5 @@ def flat_ham(env: FourRoomsEnv) -> HAM:
     """Root: choose one of the four actions; repeat (HAMQ on it is flat Q-learning)."""
     nodes: dict = {"choose": Choose(tuple(ACTION_NAMES))}
     for a, label in enumerate(ACTION_NAMES):
-        nodes[label] = Act(action=lambda s, a=a: a, next="choose")
+        nodes[label] = Act(action=_constant(a), next="choose")
     return HAM([Machine("root", "choose", nodes)], "root", env.n_states)
