@@ -36,12 +36,24 @@ def machine_line() -> str:
     )
 
 
-def load_note() -> str:
-    """The machine's load average, so that wall times on a shared machine can be judged."""
-    one, five, fifteen = os.getloadavg()
+def load_note(load: tuple[float, float, float] | None = None, cores: int | None = None) -> str:
+    """The machine's load average, so that wall times on a shared machine can be judged.
+
+    The verdict follows the load: the 5-minute average (the one that spans most of a short run)
+    above the core count means other work competed for the cores and wall times are inflated; at
+    or below it, they are close to an idle machine's. ``load`` and ``cores`` default to this
+    machine's ``os.getloadavg()`` and ``os.cpu_count()``.
+    """
+    one, five, fifteen = os.getloadavg() if load is None else load
+    cores = (os.cpu_count() or 1) if cores is None else cores
+    verdict = (
+        "above the core count, so wall times are inflated by other work"
+        if five > cores
+        else "not above the core count, so wall times are close to an idle machine's"
+    )
     return (
         f"load average at the end {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min) on "
-        f"{os.cpu_count()} cores: above the core count, wall times are inflated by other work."
+        f"{cores} cores: {verdict}."
     )
 
 
