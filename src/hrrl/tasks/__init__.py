@@ -1,0 +1,1 @@
+"""Domain knowledge per task: exact models and oracles that judge learners."""
