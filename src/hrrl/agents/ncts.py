@@ -480,14 +480,17 @@ def certify_gibbs_value(
     episode ``i`` (at both levels); ``scaled_reward (n,)`` in ``[0, 1]``; ``propensity (n,)`` the
     behaviour probability of the logged arms (product over levels). The importance-weighted term
     ``1[match] ỹ p_min / propensity`` is in ``[0, 1]``; its Gibbs mean is estimated from the ``M``
-    draws with an empirical-Bernstein lower bound (δ/2) and bounded by PAC-Bayes-kl (δ/2, anytime
-    over ``n``). Returns value-scale numbers (divided back by ``p_min``).
+    draws with an empirical-Bernstein lower bound (δ/2; given the data each draw's mean lies in
+    ``[0, mean_i ỹ_i p_min / propensity_i]``, the range used) and bounded by PAC-Bayes-kl (δ/2,
+    anytime over ``n``). Returns value-scale numbers (divided back by ``p_min``).
     """
     n = scaled_reward.size
     p_min = float(propensity.min())
-    terms = matches * (scaled_reward * p_min / propensity)[None, :]  # (M, n) in [0, 1]
-    per_draw = terms.mean(axis=1)  # Gibbs risk of each draw on the data
-    p_hat_lower = max(0.0, empirical_bernstein_lower(per_draw, delta / 2))
+    weighted = scaled_reward * p_min / propensity  # (n,) in [0, 1]
+    per_draw = (matches * weighted[None, :]).mean(axis=1)  # Gibbs risk of each draw on the data
+    # given the data, the draws' values are i.i.d. in [0, mean(weighted)]: rescale for Bernstein
+    scale = max(float(weighted.mean()), 1e-12)
+    p_hat_lower = max(0.0, scale * empirical_bernstein_lower(per_draw / scale, delta / 2))
     lower = pac_bayes_kl_lower(p_hat_lower, kl_qp, n, anytime_delta(delta / 2, n))
     return Certificate(
         n=n,
