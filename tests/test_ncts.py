@@ -152,3 +152,16 @@ def test_ncts_learns_the_scm_and_beats_the_rff_gp_under_a_shift() -> None:
     assert early[-50:].mean() < early[:50].mean()
     shifted = scm.shifted(3.0)
     assert play(shifted, ncts, 60, 1, False).mean() < play(shifted, rff, 60, 1, False).mean()
+
+
+def test_the_experiment_writes_its_report_on_a_tiny_protocol(tmp_path: Path, monkeypatch) -> None:
+    from hrrl.experiments import ncts_hierarchical_scm as exp
+    from hrrl.experiments.base import run_experiment
+
+    monkeypatch.setattr(exp, "QUICK", exp.Protocol(20, 5, (0.0, 3.0), (100, 300, 1000), 20, 20))
+    results = run_experiment(exp.EXPERIMENT, tmp_path, quick=True, seeds=3, workers=1)
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "003:2" in report and (tmp_path / "certificate.png").is_file()
+    assert len(results["verdicts"]) == 3
+    cert = results["certificate"]
+    assert all(cert[str(n)]["coverage"] == 1.0 for n in (100, 300, 1000))

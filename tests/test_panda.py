@@ -118,3 +118,18 @@ def test_iterations_to_stationarity_takes_the_first_hit() -> None:
     norms = np.array([1.0, 0.5, 0.05, 0.2, 0.001])
     out = iterations_to_stationarity(norms, np.array([0.6, 0.1, 0.01, 1e-6]))
     assert list(out[:3]) == [1, 2, 4] and np.isnan(out[3])
+
+
+def test_the_experiment_writes_its_report_on_a_tiny_protocol(tmp_path: Path, monkeypatch) -> None:
+    from hrrl.experiments import panda_bilevel_games as exp
+    from hrrl.experiments.base import run_experiment
+
+    monkeypatch.setattr(exp, "QUICK", exp.Protocol(iterations=6, penalties=(10.0,)))
+    results = run_experiment(exp.EXPERIMENT, tmp_path, quick=True, seeds=2, workers=1)
+    assert (tmp_path / "REPORT.md").read_text().count("003:8") == 1
+    assert set(results["methods"]) == {
+        "implicit hypergradient (exact, 2nd order)",
+        "unrolled GDA, K = 5 (ITD, 2nd order)",
+        "PANDA ρ = 10 (1st order)",
+    }
+    assert len(results["verdicts"]) == 3
