@@ -7,9 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hrrl.errors import InputError
+
+if TYPE_CHECKING:
+    from hrrl.problem import Problem
+    from hrrl.result import ResultRow
 
 EXIT_OK, EXIT_NOT_SOLVED, EXIT_INVALID = 0, 1, 2
 PATH_PREVIEW = 12
@@ -73,7 +77,6 @@ def _range_arg(text: str, name: str) -> tuple[int, int]:
 def cmd_solve(args: argparse.Namespace) -> int:
     from hrrl.evaluation import evaluate
     from hrrl.problem import DEFAULT_ACTIONS, make_problem
-    from hrrl.suites.jsonl import ParsedLine
 
     if args.target is None:
         raise InputError("--target is required")
@@ -92,29 +95,28 @@ def cmd_solve(args: argparse.Namespace) -> int:
         from hrrl.agents.registry import load_policy
 
         policy = load_policy(args.agent, mask=args.mask)
-    row = evaluate([ParsedLine(1, problem, None, {"id": "cli"})], policy)[0]
-    if row["status"] == "error":
-        raise InputError(row["reason"])
+    row = evaluate([problem], policy)[0]
+    if row.status == "error":
+        raise InputError(row.reason or "invalid problem")
     if args.json:
-        print(json.dumps(row))
+        print(json.dumps(row.to_json()))
     else:
         _print_solution(row, getattr(policy, "name", "exact solver"))
-    return EXIT_OK if row["status"] == "solved" else EXIT_NOT_SOLVED
+    return EXIT_OK if row.solved else EXIT_NOT_SOLVED
 
 
-def _print_solution(row: dict[str, Any], method: str) -> None:
-    status = row["status"]
-    if status == "solved":
-        print(f"solved by {method} in {row['steps']} steps (optimal {row['optimal_steps']})")
-        print("path: " + _path_text(row["path"]))
-    elif status == "failed":
-        print(f"not solved by {method}: {row['reason']} (optimal {row['optimal_steps']})")
-        print("path: " + _path_text(row["path"]))
+def _print_solution(row: ResultRow, method: str) -> None:
+    if row.status == "solved":
+        print(f"solved by {method} in {row.steps} steps (optimal {row.optimal_steps})")
+        print("path: " + _path_text(row.path or ()))
+    elif row.status == "failed":
+        print(f"not solved by {method}: {row.reason} (optimal {row.optimal_steps})")
+        print("path: " + _path_text(row.path or ()))
     else:
-        print(f"{status}: {row['reason']}")
+        print(f"{row.status}: {row.reason}")
 
 
-def _path_text(path: list[int]) -> str:
+def _path_text(path: Sequence[int]) -> str:
     if len(path) <= 2 * PATH_PREVIEW:
         return " → ".join(map(str, path))
     head = " → ".join(map(str, path[:PATH_PREVIEW]))
@@ -141,19 +143,22 @@ def _method_policy(name: str, seed: int) -> Any:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from hrrl.core.progress import advance, progress_bar
     from hrrl.evaluation import evaluate
-    from hrrl.suites.jsonl import ParsedLine, read_problems, write_rows
+    from hrrl.suites.jsonl import read_problems, write_rows
 
     if args.agent is not None and args.method is not None:
         raise InputError("give --agent or --method, not both")
     if (args.problems is None) == (args.suite is None):
         raise InputError("give --problems FILE or --suite NAME")
+    inputs: list[Problem | ResultRow]
+    errors: list[str] = []
     if args.problems is not None:
         lines = read_problems(args.problems)
+        inputs = [line.as_input() for line in lines]
+        errors = [line.error for line in lines if line.error is not None]
     else:
         from hrrl.suites.builtin import builtin_suite
 
-        problems = builtin_suite(args.suite, args.seed)
-        lines = [ParsedLine(i + 1, p, None, p.to_json()) for i, p in enumerate(problems)]
+        inputs = list(builtin_suite(args.suite, args.seed))
     if args.agent is not None:
         from hrrl.agents.registry import load_policy
 
@@ -162,18 +167,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         policy = _method_policy(args.method or "optimal", args.seed)
         label = args.method or "optimal"
-    with progress_bar(f"evaluating {label}", total=len(lines)) as bar:
-        rows = evaluate(lines, policy, progress=lambda n: advance(bar, n))
+    with progress_bar(f"evaluating {label}", total=len(inputs)) as bar:
+        rows = evaluate(inputs, policy, progress=lambda n: advance(bar, n))
     write_rows(args.out, rows)
-    for line in lines:
-        if line.error is not None:
-            print(f"hrrl: skipped invalid {line.error}", file=sys.stderr)
+    for error in errors:
+        print(f"hrrl: skipped invalid {error}", file=sys.stderr)
     _print_summary(rows, label)
     print(f"wrote {len(rows)} rows to {args.out}")
     return EXIT_OK
 
 
-def _print_summary(rows: list[dict[str, Any]], label: str) -> None:
+def _print_summary(rows: list[ResultRow], label: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -226,7 +230,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from hrrl.agents.hrrl.results import write_results
+    from hrrl.experiments.hrrl_results import write_results
 
     path = write_results(Path(args.out), quick=args.quick, seed=args.seed)
     print(f"wrote {path}")

@@ -398,11 +398,9 @@ def _validation_set(seed: int) -> list[Problem]:
 def _validate(trainer: _Trainer, problems: list[Problem]) -> dict[str, float]:
     from hrrl.agents.hrrl.policy import HRRLPolicy
     from hrrl.evaluation import evaluate, summarize
-    from hrrl.suites.jsonl import ParsedLine
 
     policy = HRRLPolicy(scorer=NumpyScorer(trainer.q_net.state_dict()), config=trainer.config)
-    lines = [ParsedLine(i, p, None, p.to_json()) for i, p in enumerate(problems)]
-    overall = summarize(evaluate(lines, policy))[-1]
+    overall = summarize(evaluate(problems, policy))[-1]
     return {"val/success": overall.success_rate, "val/optimality": overall.mean_efficiency}
 
 
