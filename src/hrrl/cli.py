@@ -277,7 +277,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     if args.out is None:
         raise InputError("--out DIR is required")
     results = run_experiment(
-        experiment, Path(args.out), quick=args.quick, seeds=args.seeds, workers=args.workers
+        experiment,
+        Path(args.out),
+        quick=args.quick,
+        seeds=args.seeds,
+        workers=args.workers,
+        ray_address=args.ray,
     )
     print(f"wrote {Path(args.out) / 'REPORT.md'} ({results['wall_time_s']} s)")
     return EXIT_OK
@@ -384,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--workers", type=_positive_int, default=2, help="worker processes (default 2)"
     )
+    exp.add_argument("--ray", metavar="ADDRESS", help="run jobs as Ray tasks ('local' starts one)")
     exp.set_defaults(func=cmd_experiment)
 
     problems = sub.add_parser("problems", help="problem suites")

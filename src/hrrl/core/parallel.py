@@ -3,7 +3,7 @@
 Each job is a picklable top-level function and its keyword arguments; results come back in job
 order, so the same seeds give the same results whichever way they ran. With ``cache_dir`` every
 finished job's JSON result is stored under its key, and a rerun skips the jobs already done
-(interrupt and rerun = resume).
+(interrupt and rerun = resume); a cached run returns the JSON values, fresh or resumed.
 """
 
 from __future__ import annotations
@@ -61,9 +61,12 @@ def run_jobs(
     todo = [job for job in jobs if job.key not in results]
 
     def done(job: Job, value: Any) -> None:
-        results[job.key] = value
         if cache is not None:
-            atomic_write_json(cache / f"{job.key}.json", value)
+            # what the cache holds, so a resumed run sees exactly what a fresh one saw
+            path = cache / f"{job.key}.json"
+            atomic_write_json(path, value)
+            value = json.loads(path.read_text())
+        results[job.key] = value
 
     with progress_bar(description, total=len(jobs)) as bar:
         advance(bar, len(jobs) - len(todo))

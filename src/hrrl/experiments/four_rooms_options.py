@@ -34,7 +34,7 @@ from hrrl.agents.options import (
     mean_expected_steps,
     primitive_options,
 )
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
@@ -207,7 +207,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         for m in METHODS
         for i, s in enumerate(seeds)
     ]
-    results = run_jobs(jobs, workers=ctx.workers, description="four-rooms-options")
+    results = ctx.run_jobs(jobs, description="four-rooms-options")
     for job, result in zip(jobs, results, strict=True):
         result["alpha"] = job.kwargs["alpha"]
     main = [r for r in results if r["alpha"] == protocol["alpha"]]

@@ -24,7 +24,7 @@ import numpy as np
 
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
@@ -233,7 +233,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         for method in METHODS
         for i, seed in enumerate(seeds)
     ]
-    runs = run_jobs(jobs, workers=ctx.workers, description="hdqn-chain")
+    runs = ctx.run_jobs(jobs, description="hdqn-chain")
     summary = _summary(runs)
     _plot(runs, refs, ctx.out / "training_curves.png")
     rows = [

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from hrrl.agents.her import HERDQNConfig, train_her_dqn
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job
 from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
@@ -223,7 +223,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     seeds = spawn_seeds(BASE_SEED, ctx.seeds)
     labelled = _jobs(protocol, seeds)
     jobs = [job for _, _, job in labelled]
-    results = run_jobs(jobs, workers=ctx.workers, description="her-bitflip")
+    results = ctx.run_jobs(jobs, description="her-bitflip")
     table = _summary([(m, n) for m, n, _ in labelled], results)
     bits = protocol["bits"]
     plot = _plot(table, bits, ctx.out)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hrrl.core.parallel import Job, run_grouped
+from hrrl.core.parallel import Job
 from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
@@ -111,9 +111,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     protocol = _protocol(ctx.quick)
     seeds = spawn_seeds(BASE_SEED, ctx.seeds)
     labelled = _jobs(protocol, seeds)
-    runs = run_grouped(
-        [((m, n), job) for m, n, job in labelled], workers=ctx.workers, description="her-budget"
-    )
+    runs = ctx.run_grouped([((m, n), job) for m, n, job in labelled], description="her-budget")
     multiples = [m for m in BUDGET_MULTIPLES if m <= protocol["max_multiple"]]
     plot = _plot(runs, ctx.out)
     elapsed = time.perf_counter() - started

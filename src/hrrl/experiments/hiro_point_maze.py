@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from hrrl.agents.hiro import HIROConfig, train_hiro
 from hrrl.agents.td3 import TD3Config, train_goal_td3
-from hrrl.core.parallel import Job, run_grouped
+from hrrl.core.parallel import Job
 from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
@@ -251,7 +251,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     protocol = _protocol(ctx.quick)
     seeds = spawn_seeds(BASE_SEED, ctx.seeds)
     labelled = _jobs(protocol, seeds)
-    grouped = run_grouped(labelled, workers=ctx.workers, description="hiro-maze")
+    grouped = ctx.run_grouped(labelled, description="hiro-maze")
     by_method: dict[str, list[dict[str, Any]]] = {m: grouped[m] for m in METHODS}
     distances = geodesic_distance_map(_make_env())
     start_distance = float(distances[_cell(0.5, 0.1, 40), _cell(0.5, 0.1, 40)])

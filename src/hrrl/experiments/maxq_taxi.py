@@ -33,7 +33,7 @@ from scipy import sparse
 
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner, taxi_decode, taxi_graph
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.schedules import ExponentialSchedule
 from hrrl.core.seeding import make_rng, spawn_seeds
@@ -536,7 +536,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         for method in methods(ctx.quick)
         for i, seed in enumerate(seeds)
     ]
-    runs = run_jobs(jobs, workers=ctx.workers, description="maxq-taxi")
+    runs = ctx.run_jobs(jobs, description="maxq-taxi")
     summaries = {v: _summaries(runs, v) for v in VARIANTS}
     for variant in VARIANTS:
         _plot(runs, variant, refs[variant].optimal_return, ctx.out / f"curves_{variant}.png")

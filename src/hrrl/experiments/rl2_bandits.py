@@ -30,7 +30,7 @@ from hrrl.agents.bandit_baselines import (
     play_trials,
 )
 from hrrl.agents.rl2 import RL2Config, evaluate_rl2, train_rl2
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job
 from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds, torch_generator
 from hrrl.core.stats import mean_ci
@@ -390,7 +390,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         for n_pulls, k in sorted(SETTINGS, key=lambda s: -s[0])
         for seed in range(ctx.seeds)
     ]
-    results = run_jobs(jobs, workers=ctx.workers, description="rl2-bandits")
+    results = ctx.run_jobs(jobs, description="rl2-bandits")
     results.sort(key=lambda r: (r["n"], r["k"], r["seed"]))
     grouped = _by_setting(results)
     methods = _method_order(results)
