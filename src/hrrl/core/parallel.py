@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hrrl.core.atomic import atomic_write_json
 from hrrl.core.progress import advance, progress_bar
@@ -87,13 +87,14 @@ def run_jobs(
     return [results[key] for key in keys]
 
 
-def run_grouped(
-    labelled: Sequence[tuple[Hashable, Job]], **run_kwargs: Any
-) -> dict[Hashable, list[Any]]:
+L = TypeVar("L", bound=Hashable)
+
+
+def run_grouped(labelled: Sequence[tuple[L, Job]], **run_kwargs: Any) -> dict[L, list[Any]]:
     """Run ``(label, job)`` pairs with :func:`run_jobs`; results grouped by label, each group in
     job order (e.g. one result per seed for a ``(method, size)`` label)."""
     results = run_jobs([job for _, job in labelled], **run_kwargs)
-    grouped: dict[Hashable, list[Any]] = {}
+    grouped: dict[L, list[Any]] = {}
     for (label, _), result in zip(labelled, results, strict=True):
         grouped.setdefault(label, []).append(result)
     return grouped

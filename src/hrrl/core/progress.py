@@ -11,6 +11,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -40,6 +41,6 @@ def advance(bar: Progress | None, steps: int = 1, status: str | None = None) -> 
     if bar is None:
         return
     if status is None:
-        bar.advance(0, steps)
+        bar.advance(TaskID(0), steps)
     else:
-        bar.update(0, advance=steps, status=status)
+        bar.update(TaskID(0), advance=steps, status=status)

@@ -7,10 +7,11 @@ installed, so ``gymnasium.make`` never points at a missing class.
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 
 import gymnasium
 
-_ENVS = {
+_ENVS: dict[str, tuple[str, str, dict[str, Any]]] = {
     # id: (module, class, extra registration kwargs)
     "hrrl/NumberLine-v0": ("hrrl.envs.numberline", "NumberLineEnv", {}),
     "hrrl/FourRooms-v0": ("hrrl.envs.four_rooms", "FourRoomsEnv", {}),

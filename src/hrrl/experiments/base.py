@@ -32,7 +32,7 @@ from typing import Any
 import hrrl
 from hrrl.core.atomic import atomic_write_json
 from hrrl.core.lock import run_lock
-from hrrl.core.parallel import Job, run_grouped, run_jobs
+from hrrl.core.parallel import Job, L, run_grouped, run_jobs
 from hrrl.core.seeding import spawn_seeds
 
 WORK_DIR = "_work"
@@ -75,8 +75,8 @@ class ExperimentContext:
         )
 
     def run_grouped(
-        self, labelled: Sequence[tuple[Hashable, Job]], description: str = "jobs"
-    ) -> dict[Hashable, list[Any]]:
+        self, labelled: Sequence[tuple[L, Job]], description: str = "jobs"
+    ) -> dict[L, list[Any]]:
         """:func:`hrrl.core.parallel.run_grouped` with this run's workers, Ray address and cache."""
         keyed = [(label, Job(_cache_key(job), job.fn, job.kwargs)) for label, job in labelled]
         return run_grouped(
@@ -91,9 +91,9 @@ class ExperimentContext:
         self,
         fn: Callable[..., Any],
         base_seed: int,
-        settings: Iterable[tuple[Hashable, dict[str, Any]]],
+        settings: Iterable[tuple[L, dict[str, Any]]],
         description: str = "jobs",
-    ) -> dict[Hashable, list[Any]]:
+    ) -> dict[L, list[Any]]:
         """The seeded sweep: ``fn(**kwargs, seed=s)`` for every setting and each of ``ctx.seeds``
         seeds spawned from ``base_seed``; results grouped by the setting's label, in seed order."""
         seeds = spawn_seeds(base_seed, self.seeds)

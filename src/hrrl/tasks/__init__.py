@@ -1,0 +1,1 @@
+"""Domain knowledge per task: exact models, oracles, scripted options, distance maps."""
