@@ -34,6 +34,7 @@ import gymnasium as gym
 import numpy as np
 
 from hrrl.agents.tabular_q import EpisodeStats
+from hrrl.core.learner import StateArrays
 from hrrl.core.schedules import LinearSchedule
 from hrrl.core.tabular import epsilon_greedy, greedy_action
 from hrrl.core.task_graph import Child, Node, Primitive, Subtask, TaskGraph
@@ -73,8 +74,11 @@ class _Frame:
     child_steps: int = 0
 
 
-class MaxQLearner:
+class MaxQLearner(StateArrays):
     """Tables ``V(a, ·)`` for primitives and ``C(i, ·, child)`` per subtask edge; MAXQ-Q updates."""
+
+    STATE = ("v", "c")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, graph: TaskGraph, config: MaxQConfig) -> None:
         self.graph = graph

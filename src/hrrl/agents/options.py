@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from hrrl.core.learner import StateArrays
 from hrrl.core.options import Option, OptionSet, primitive_options
 from hrrl.core.tabular import epsilon_greedy, q_learning_target, td_update
 from hrrl.solvers.markov_chain import (
@@ -155,8 +156,11 @@ class EpisodeResult:
     """The environment's time limit cut the episode."""
 
 
-class OptionQLearner:
+class OptionQLearner(StateArrays):
     """ε-greedy call-and-return control over an :class:`OptionSet`, learning Q(s, o)."""
+
+    STATE = ("q",)
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, options: OptionSet, config: OptionQConfig, rng: np.random.Generator) -> None:
         if config.learning not in ("smdp", "intra-option"):
