@@ -28,7 +28,7 @@ def _run(ctx: ExperimentContext) -> dict[str, Any]:
     grouped = ctx.sweep(
         _job, 7, [(m, {"method": m, "scale": scale}) for m in ("a", "b", "c")], description="t"
     )
-    (ctx.out / "REPORT.md").write_text("# kit\n")
+    (ctx.out / "REPORT.md").write_text("# kit\n\n" + ctx.run_time_section(1.0))
     return {m: [r["value"] for r in runs] for m, runs in grouped.items()} | {
         "pair": grouped["a"][0]["pair"]
     }
@@ -56,6 +56,8 @@ def test_a_killed_run_resumes_from_its_finished_jobs(tmp_path: Path) -> None:
     FAIL_AFTER.clear()
     resumed = run_experiment(EXPERIMENT, tmp_path / "out", quick=True, workers=1)
     assert len(CALLS) == 5 and not set(CALLS) & set(done)
+    report = (tmp_path / "out" / "REPORT.md").read_text()
+    assert "7 of 12 jobs were read from the resume cache" in report
     strip = ("wall_time_s", "finished_utc", "load_average_end", "command")
     assert {k: v for k, v in resumed.items() if k not in strip} == {
         k: v for k, v in fresh.items() if k not in strip

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from hrrl.evaluation import evaluate, summarize
 from hrrl.policies import GreedyPolicy, NumberLinePolicy
-from hrrl.result import ResultRow
+from hrrl.result import CategorySummary, ResultRow, success_cell
 from hrrl.suites.builtin import PAPER_CLAIMED_STEPS, PAPER_PROBLEMS, quick_suite
 
 RUN_DIR = Path("runs/demo")
@@ -82,8 +81,5 @@ def _steps(row: ResultRow) -> str:
     return str(row.steps) if row.solved else row.status
 
 
-def _cell(summary: Any) -> str:
-    if summary.feasible == 0:
-        return "—"
-    eff = "—" if summary.solved == 0 else f"{summary.mean_efficiency:.3f}"
-    return f"{100 * summary.success_rate:.0f} % / {eff}"
+def _cell(summary: CategorySummary) -> str:
+    return success_cell(summary, percent_digits=0)

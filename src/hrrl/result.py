@@ -127,6 +127,17 @@ class CategorySummary:
         return self.solved / self.feasible if self.feasible else float("nan")
 
 
+def success_cell(
+    summary: CategorySummary | None, percent_digits: int = 1, efficiency_digits: int = 3
+) -> str:
+    """The one table cell for a method on a category: ``"success % / mean optimal÷steps"``
+    (``—`` without feasible problems; the efficiency ``—`` when nothing was solved)."""
+    if summary is None or summary.feasible == 0:
+        return "—"
+    efficiency = "—" if summary.solved == 0 else f"{summary.mean_efficiency:.{efficiency_digits}f}"
+    return f"{100 * summary.success_rate:.{percent_digits}f} % / {efficiency}"
+
+
 def summarize(rows: Sequence[ResultRow]) -> list[CategorySummary]:
     """Per-category summary (``category`` key, or ``uncategorized``), plus an ``all`` row last
     when there is more than one category."""

@@ -24,7 +24,7 @@ import os
 import shlex
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ import hrrl
 from hrrl.core.atomic import atomic_write_json
 from hrrl.core.lock import run_lock
 from hrrl.core.parallel import Job, L, run_grouped, run_jobs
+from hrrl.core.report import load_note
 from hrrl.core.seeding import spawn_seeds
 
 WORK_DIR = "_work"
@@ -57,6 +58,8 @@ class ExperimentContext:
     """Run the jobs as Ray tasks on this cluster ('local' starts one) instead of a process pool."""
     cache: bool = True
     """Cache finished jobs under ``out/_work/jobs`` and reuse them (resume)."""
+    job_counts: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """Jobs run through this context, and how many of them came from the cache."""
 
     @property
     def jobs_dir(self) -> Path | None:
@@ -66,6 +69,7 @@ class ExperimentContext:
     def run_jobs(self, jobs: Sequence[Job], description: str = "jobs") -> list[Any]:
         """:func:`hrrl.core.parallel.run_jobs` with this run's workers, Ray address and cache."""
         keyed = [Job(_cache_key(job), job.fn, job.kwargs) for job in jobs]
+        self._count(keyed)
         return run_jobs(
             keyed,
             workers=self.workers,
@@ -79,6 +83,7 @@ class ExperimentContext:
     ) -> dict[L, list[Any]]:
         """:func:`hrrl.core.parallel.run_grouped` with this run's workers, Ray address and cache."""
         keyed = [(label, Job(_cache_key(job), job.fn, job.kwargs)) for label, job in labelled]
+        self._count([job for _, job in keyed])
         return run_grouped(
             keyed,
             workers=self.workers,
@@ -86,6 +91,27 @@ class ExperimentContext:
             ray_address=self.ray_address,
             description=description,
         )
+
+    def _count(self, jobs: Sequence[Job]) -> None:
+        folder = self.jobs_dir
+        cached = 0 if folder is None else sum((folder / f"{j.key}.json").is_file() for j in jobs)
+        self.job_counts["jobs"] = self.job_counts.get("jobs", 0) + len(jobs)
+        self.job_counts["cached"] = self.job_counts.get("cached", 0) + cached
+
+    def run_time_section(self, elapsed: float) -> str:
+        """The report's run-time section: wall time, workers (or Ray), resumed jobs, load."""
+        where = (
+            f"as Ray tasks on {self.ray_address}"
+            if self.ray_address
+            else f"with {self.workers} worker processes"
+        )
+        cached = self.job_counts.get("cached", 0)
+        resumed = (
+            f"; {cached} of {self.job_counts['jobs']} jobs were read from the resume cache"
+            if cached
+            else ""
+        )
+        return f"## Run time\n\n{elapsed:.0f} s {where}{resumed}; {load_note()}"
 
     def sweep(
         self,

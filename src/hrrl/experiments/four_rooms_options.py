@@ -170,7 +170,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         _early_steps_section(main, ctx.seeds),
         _note(near, rough, early),
         "## Learning curves\n\n" + "\n\n".join(f"![{p}]({p})" for p in plots),
-        f"## Run time\n\n{elapsed:.0f} s with {ctx.workers} worker processes.",
+        ctx.run_time_section(elapsed),
     ]
     write_report(
         ctx.out / "REPORT.md",

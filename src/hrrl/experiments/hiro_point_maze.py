@@ -27,7 +27,7 @@ import numpy as np
 from hrrl.agents.hiro import HIROConfig, train_hiro
 from hrrl.agents.td3 import TD3Config, train_goal_td3
 from hrrl.core.parallel import Job
-from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
+from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
 from hrrl.envs.point_maze import PointMazeEnv
@@ -262,7 +262,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "## Results at the end of training\n\n" + table,
         _note(success, ctx.quick, protocol["steps"]),
         f"## Plots\n\n![success curves]({curves})\n\n![trajectories]({paths})",
-        f"## Run time\n\n{elapsed:.0f} s with {ctx.workers} worker processes; {load_note()}",
+        ctx.run_time_section(elapsed),
     ]
     write_report(ctx.out / "REPORT.md", "HIRO on a 2-D point maze", ctx.command, sections)
     return {

@@ -26,7 +26,7 @@ from hrrl.core.report import markdown_table, write_report
 from hrrl.evaluation import evaluate
 from hrrl.policies import GreedyPolicy, NumberLinePolicy
 from hrrl.problem import Problem
-from hrrl.result import CategorySummary, ResultRow, summarize
+from hrrl.result import CategorySummary, ResultRow, success_cell, summarize
 from hrrl.suites.builtin import PAPER_CLAIMED_STEPS, quick_suite, validation_suite
 
 COMMAND = "hrrl results --out docs/RESULTS.md"
@@ -61,9 +61,7 @@ def _evaluate(
 
 
 def _cell(summary: CategorySummary | None) -> str:
-    if summary is None or summary.feasible == 0:
-        return "—"
-    return f"{100 * summary.success_rate:.1f} % / {summary.mean_efficiency:.3f}"
+    return success_cell(summary)
 
 
 def category_table(methods: Sequence[Evaluated]) -> str:

@@ -236,7 +236,7 @@ def _sections(
         f"{tuple(first_oc['new_goal'])}). {_termination_note(first_oc)}\n\n"
         f"![terminations at the switch]({plots[1]})\n\n![terminations at the end]({plots[2]})"
     )
-    timing = f"## Run time\n\n{elapsed:.0f} s with {ctx.workers} worker processes."
+    timing = ctx.run_time_section(elapsed)
     return [setup, results, note, figures, timing]
 
 
