@@ -110,7 +110,9 @@ def test_ci_text_is_the_student_t_interval() -> None:
     mean = sum(values) / n
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = stats.t.ppf(0.975, df=n - 1) * sd / math.sqrt(n)
-    assert ci_text(values, digits=3) == f"{mean:.3f} ± {half:.3f}"
+    assert ci_text(values, digits=3, bounds=(None, None)) == f"{mean:.3f} ± {half:.3f}"
+    # by default a non-percentage metric is ≥ 0: the interval is clipped there, with n
+    assert ci_text(values, digits=3) == f"{mean:.3f} (95 % CI 0.000–{mean + half:.3f}, n=4)"
     assert ci_text([0.5, float("nan")], digits=1, scale=100, suffix=" %") == "50.0 %"
     assert ci_text([]) == "n/a"
 

@@ -9,14 +9,36 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from hrrl.core.atomic import check_output, check_output_dir
 from hrrl.errors import InputError
 
 if TYPE_CHECKING:
     from hrrl.problem import Problem
     from hrrl.result import ResultRow
 
+DESCRIPTION = """\
+Hierarchical reinforcement learning on the number-line puzzle, measured against an exact solver,
+and classic hierarchical / meta-RL experiments. Problems and results are JSON Lines
+(docs/FORMAT.md). Exit codes: 0 solved or done, 1 not solved, 2 invalid input (one line on
+stderr).
+"""
+
+EPILOG = """\
+examples:
+  hrrl solve --target 278 --forbidden 51,102,177,203,234
+  hrrl problems generate --suite paper --out paper.jsonl
+  hrrl evaluate --problems paper.jsonl --method greedy --out greedy.jsonl
+  hrrl train --config default --out runs/hrrl      (then: hrrl train --resume runs/hrrl)
+  hrrl evaluate --problems paper.jsonl --agent runs/hrrl --out agent.jsonl
+  hrrl experiment --list
+
+'hrrl COMMAND --help' describes each command.
+"""
+
 EXIT_OK, EXIT_NOT_SOLVED, EXIT_INVALID = 0, 1, 2
 PATH_PREVIEW = 12
+PIPE_WIDTH = 240
+"""Width of tables printed to a pipe or file (a terminal uses its own width)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,6 +171,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise InputError("give --agent or --method, not both")
     if (args.problems is None) == (args.suite is None):
         raise InputError("give --problems FILE or --suite NAME")
+    check_output(args.out, inputs=[args.problems, *_agent_files(args.agent)])
     inputs: list[Problem | ResultRow]
     errors: list[str] = []
     if args.problems is not None:
@@ -177,8 +200,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_summary(rows: list[ResultRow], label: str) -> None:
+def _agent_files(agent: str | None) -> list[Path]:
+    """The files a trained agent is loaded from: an output may not replace them."""
+    if agent is None:
+        return []
+    folder = Path(agent)
+    if folder.is_file():
+        folder = folder.parent
+    if not folder.is_dir():
+        return []
+    return [p for p in folder.iterdir() if p.suffix in (".json", ".safetensors")]
+
+
+def _console() -> Any:
+    """A rich console for stdout; when it is not a terminal, wide enough that no table is cut."""
     from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=PIPE_WIDTH)
+
+
+def _print_summary(rows: list[ResultRow], label: str) -> None:
     from rich.table import Table
 
     from hrrl.evaluation import summarize
@@ -204,34 +245,67 @@ def _print_summary(rows: list[ResultRow], label: str) -> None:
             "—" if s.solved == 0 else f"{s.mean_efficiency:.4f}",
             "—" if s.solved == 0 else f"{s.mean_steps:.1f}",
         )
-    Console().print(table)
+    _console().print(table)
 
 
 # ---- train / results / demo / reproduce / experiment ----------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
     from hrrl.agents.hrrl import get_config, train
+    from hrrl.agents.hrrl.trainer import stored_run
+    from hrrl.core.lock import RunLocked, is_locked
 
     if args.resume is not None:
         out = Path(args.resume)
         if args.out is not None and Path(args.out) != out:
             raise InputError("--resume RUN_DIR continues that run; drop --out or make them equal")
-        config_path = out / "config.json"
-        if not config_path.is_file():
-            raise InputError(f"nothing to resume in {out} (no config.json)")
-        config = get_config(str(config_path))
-        run_dir = train(config, out, seed=args.seed, resume=True)
+        if args.force:
+            raise InputError("--force starts a new run; it cannot be combined with --resume")
+        if not out.is_dir():
+            raise InputError(f"nothing to resume: {out} is not a run directory")
+        stored = stored_run(out)
+        if stored is None:
+            raise InputError(f"nothing to resume in {out} (no run.json or state.json)")
+        config, seed = stored
+        if args.config is not None and get_config(args.config) != config:
+            raise InputError(
+                f"--config {args.config} differs from the config {out} was trained with; "
+                "a resumed run keeps its own (drop --config)"
+            )
+        if args.seed is not None and args.seed != seed:
+            raise InputError(
+                f"--seed {args.seed} differs from the seed {out} was trained with ({seed}); "
+                "a resumed run keeps its own (drop --seed)"
+            )
+        check_output_dir(out, what="--resume")
+        run_dir = train(config, out, seed=seed, resume=True)
     else:
         if args.out is None:
             raise InputError("--out RUN_DIR is required")
-        config = get_config(args.config)
-        run_dir = train(config, Path(args.out), seed=args.seed)
+        out = Path(args.out)
+        check_output_dir(out)
+        config = get_config(args.config or "default")
+        if is_locked(out):
+            raise RunLocked(f"run directory {out} is in use by another hrrl train")
+        if _holds_run(out) and not args.force:
+            raise InputError(
+                f"{out} already holds a run; continue it with --resume {out}, "
+                "or replace it with --force"
+            )
+        run_dir = train(config, out, seed=0 if args.seed is None else args.seed)
     print(f"trained agent in {run_dir}")
     return EXIT_OK
+
+
+def _holds_run(folder: Path) -> bool:
+    from hrrl.agents.hrrl.trainer import RUN_FILES
+
+    return folder.is_dir() and any((folder / name).exists() for name in (*RUN_FILES, "tb"))
 
 
 def cmd_results(args: argparse.Namespace) -> int:
     from hrrl.experiments.hrrl_results import write_results
 
+    check_output(args.out)
     path = write_results(Path(args.out), quick=args.quick, seed=args.seed)
     print(f"wrote {path}")
     return EXIT_OK
@@ -247,6 +321,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from hrrl.experiments.reproduce import reproduce
 
+    check_output_dir(args.out)
     report = reproduce(
         out=Path(args.out),
         quick=args.quick,
@@ -269,6 +344,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     if args.index is not None:
         from hrrl.experiments.index import write_index
 
+        check_output_dir(args.index, what="--index")
         print(f"wrote {write_index(args.index)}")
         return EXIT_OK
     if args.name is None:
@@ -276,6 +352,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     experiment = get_experiment(args.name)
     if args.out is None:
         raise InputError("--out DIR is required")
+    check_output_dir(args.out)
     results = run_experiment(
         experiment,
         Path(args.out),
@@ -292,6 +369,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from hrrl.suites.generator import SuiteSpec, generate
     from hrrl.suites.jsonl import write_problems
 
+    check_output(args.out)
     if args.suite is not None:
         from hrrl.suites.builtin import builtin_suite
 
@@ -318,7 +396,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 # ---- parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hrrl", description=__doc__)
+    parser = _Parser(
+        prog="hrrl",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, required=True)
 
     solve = sub.add_parser("solve", help="solve one problem (exact solver, or a trained agent)")
@@ -347,10 +430,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     tr = sub.add_parser("train", help="train the HRRL agent")
-    tr.add_argument("--config", default="default", help="default, paper, or a JSON file")
+    tr.add_argument(
+        "--config", help="default, paper, or a JSON file (default: default; --resume: the run's)"
+    )
     tr.add_argument("--out", help="run directory for checkpoints, logs and the final agent")
-    tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
-    tr.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    tr.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue an interrupted run with its own config and seed",
+    )
+    tr.add_argument(
+        "--force", action="store_true", help="replace the run already in --out (it is deleted)"
+    )
+    tr.add_argument("--seed", type=int, help="training seed (default 0; --resume: the run's)")
     tr.set_defaults(func=cmd_train)
 
     res = sub.add_parser("results", help="train, evaluate and write docs/RESULTS.md")
@@ -433,6 +525,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a file system refusal we did not foresee: still one line
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"hrrl: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_INVALID
 
 
 if __name__ == "__main__":

@@ -2,14 +2,32 @@
 
 A checkpoint is a folder holding ``model.safetensors`` (every tensor, keys prefixed by the name of
 the module or array group they belong to) and ``state.json`` (config, counters, RNG states as
-plain JSON). Both files are written atomically and ``state.json`` last, so a folder with a readable
-``state.json`` is always complete.
+plain JSON, and a ``"checkpoint"`` manifest: the tensors' SHA-256 and size).
+
+The pair is saved as one unit. ``state.json`` is the commit point, and the tensors it names are
+always on disk, complete, before it is written:
+
+1. the new tensors go to ``model.next.safetensors`` (atomically, fsynced);
+2. ``state.json`` is replaced atomically; its manifest holds the new tensors' checksum;
+3. ``model.next.safetensors`` is renamed over ``model.safetensors``.
+
+A process killed before step 2 leaves the previous checkpoint intact (``state.json`` and
+``model.safetensors`` unchanged); killed between 2 and 3, the checksum in ``state.json`` matches
+``model.next.safetensors``, which :func:`load_checkpoint` reads instead (and, with
+``repair=True``, renames into place). On load the checksum is verified and every floating-point
+tensor must be finite; anything else is a :class:`CorruptCheckpoint`, a one-line
+:class:`~hrrl.errors.InputError`. Folders written before the manifest existed load without the
+checksum (the finite check still applies).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+import os
+import signal
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +37,41 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from hrrl.core.atomic import atomic_write_bytes, atomic_write_json
+from hrrl.errors import InputError
 
 TENSORS = "model.safetensors"
+STAGED = "model.next.safetensors"
 STATE = "state.json"
+MANIFEST = "checkpoint"
+FORMAT = 2
+
+KILL_ENV = "HRRL_TEST_KILL_AT"
+"""Test hook: ``STAGE`` or ``STAGE@N`` kills this process (SIGKILL) the N-th time (default 1st)
+:func:`save_checkpoint` reaches ``STAGE``: ``begin``, ``tensors-staged``, ``state-written``,
+``saved``. Used by the reliability tests to interrupt at the exact checkpoint window."""
+
+checkpoint_hook: Callable[[str, Path], None] | None = None
+"""Test hook: called with (stage, folder) at each stage of :func:`save_checkpoint`."""
+
+_stage_counts: dict[str, int] = {}
+
+
+class CorruptCheckpoint(InputError):
+    """A checkpoint that exists but cannot be trusted (truncated, mismatched, non-finite)."""
+
+
+def _reached(stage: str, folder: Path) -> None:
+    if checkpoint_hook is not None:
+        checkpoint_hook(stage, folder)
+    wanted = os.environ.get(KILL_ENV)
+    if not wanted:
+        return
+    name, _, nth = wanted.partition("@")
+    if name != stage:
+        return
+    _stage_counts[stage] = _stage_counts.get(stage, 0) + 1
+    if _stage_counts[stage] == (int(nth) if nth else 1):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def save_checkpoint(
@@ -31,31 +81,112 @@ def save_checkpoint(
 ) -> Path:
     """Save groups of tensors (``{"q": module.state_dict(), "buffer": {...}}``) and JSON state."""
     folder = Path(folder)
+    _reached("begin", folder)
     flat: dict[str, torch.Tensor] = {}
     for group, items in tensors.items():
         for key, value in items.items():
             tensor = torch.as_tensor(value).detach().cpu().contiguous()
             flat[f"{group}/{key}"] = tensor.clone() if tensor.data_ptr() == 0 else tensor
-    atomic_write_bytes(folder / TENSORS, st_save(flat))
-    atomic_write_json(folder / STATE, dict(state))
+    data = st_save(flat)
+    atomic_write_bytes(folder / STAGED, data)
+    _reached("tensors-staged", folder)
+    manifest = {
+        "format": FORMAT,
+        "tensors": TENSORS,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+    }
+    atomic_write_json(folder / STATE, {**state, MANIFEST: manifest})
+    _reached("state-written", folder)
+    os.replace(folder / STAGED, folder / TENSORS)
+    _fsync_dir(folder)
+    _reached("saved", folder)
     return folder
 
 
 def load_checkpoint(
-    folder: str | Path,
+    folder: str | Path, *, repair: bool = False
 ) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
-    """Inverse of :func:`save_checkpoint`; raises ``FileNotFoundError`` when incomplete."""
+    """Inverse of :func:`save_checkpoint`.
+
+    Raises ``FileNotFoundError`` when there is no checkpoint, :class:`CorruptCheckpoint` when
+    there is one that fails its checks. ``repair`` finishes an interrupted save (step 3) on disk.
+    """
     folder = Path(folder)
-    state_path, tensor_path = folder / STATE, folder / TENSORS
-    if not state_path.is_file() or not tensor_path.is_file():
+    state_path = folder / STATE
+    if not state_path.is_file():
         raise FileNotFoundError(f"no checkpoint in {folder}")
-    state = json.loads(state_path.read_text())
-    flat = st_load(tensor_path.read_bytes())
+    try:
+        state = json.loads(state_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise CorruptCheckpoint(f"unreadable {state_path}: {_one_line(exc)}") from None
+    if not isinstance(state, dict):
+        raise CorruptCheckpoint(f"{state_path} is not a JSON object")
+    manifest = state.pop(MANIFEST, None)
+    data = _verified_tensors(folder, manifest, repair)
+    try:
+        flat = st_load(data)
+    except Exception as exc:  # safetensors raises its own error type for any malformed file
+        raise CorruptCheckpoint(
+            f"corrupt checkpoint in {folder}: {TENSORS} is unreadable ({_one_line(exc)})"
+        ) from None
     groups: dict[str, dict[str, torch.Tensor]] = {}
     for name, tensor in flat.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CorruptCheckpoint(f"corrupt checkpoint in {folder}: {name} holds NaN or inf")
         group, _, key = name.partition("/")
         groups.setdefault(group, {})[key] = tensor
     return groups, state
+
+
+def _verified_tensors(folder: Path, manifest: Any, repair: bool) -> bytes:
+    """The bytes of the tensors ``state.json`` names, after checking size and checksum."""
+    if manifest is None:  # written before manifests existed: nothing to check against
+        path = folder / TENSORS
+        if not path.is_file():
+            raise FileNotFoundError(f"no checkpoint in {folder}")
+        return _read(path)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), str):
+        raise CorruptCheckpoint(f"corrupt checkpoint in {folder}: bad manifest in {STATE}")
+    candidates = [folder / name for name in (TENSORS, STAGED) if (folder / name).is_file()]
+    if not candidates:
+        raise CorruptCheckpoint(f"corrupt checkpoint in {folder}: {TENSORS} is missing")
+    for path in candidates:
+        name = path.name
+        data = _read(path)
+        if hashlib.sha256(data).hexdigest() == manifest["sha256"]:
+            if name == STAGED and repair:
+                os.replace(path, folder / TENSORS)
+                _fsync_dir(folder)
+            return data
+    raise CorruptCheckpoint(
+        f"corrupt checkpoint in {folder}: {TENSORS} does not match the checksum in {STATE} "
+        "(truncated or replaced)"
+    )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CorruptCheckpoint(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        with suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from hrrl.core.atomic import atomic_write_text
+
 
 class Writer(Protocol):
     def write(self, step: int, scalars: Mapping[str, float]) -> None: ...
@@ -32,11 +34,27 @@ class JsonlWriter:
         self._handle.close()
 
 
+def truncate_jsonl(path: str | Path, last_step: int) -> None:
+    """Keep the rows of a metrics file up to ``last_step`` (and drop a torn last line)."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_bytes().split(b"\n"):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= last_step:
+            kept.append(line.decode("utf-8") + "\n")
+    atomic_write_text(path, "".join(kept))
+
+
 class TensorBoardWriter:
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, purge_step: int | None = None) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
-        self._writer = SummaryWriter(log_dir=str(folder))
+        self._writer = SummaryWriter(log_dir=str(folder), purge_step=purge_step)
 
     def write(self, step: int, scalars: Mapping[str, float]) -> None:
         for key, value in scalars.items():
@@ -54,11 +72,18 @@ class Logger:
         self.writers = list(writers or [])
 
     @classmethod
-    def for_run(cls, run_dir: str | Path, tensorboard: bool = True) -> Logger:
+    def for_run(
+        cls, run_dir: str | Path, tensorboard: bool = True, resume_step: int | None = None
+    ) -> Logger:
+        """Writers for a run dir; ``resume_step``: a resumed run, so drop what was logged after
+        that step (in ``metrics.jsonl``, and hidden in TensorBoard by its ``purge_step``)."""
         run_dir = Path(run_dir)
+        if resume_step is not None:
+            truncate_jsonl(run_dir / "metrics.jsonl", resume_step)
         writers: list[Writer] = [JsonlWriter(run_dir / "metrics.jsonl")]
         if tensorboard:
-            writers.append(TensorBoardWriter(run_dir / "tb"))
+            purge = None if resume_step is None else resume_step + 1
+            writers.append(TensorBoardWriter(run_dir / "tb", purge_step=purge))
         return cls(writers)
 
     def log(self, step: int, scalars: Mapping[str, Any]) -> None:

@@ -26,13 +26,33 @@ class MeanCI:
     def high(self) -> float:
         return self.mean + self.half_width
 
-    def format(self, digits: int = 2, scale: float = 1.0, suffix: str = "") -> str:
-        """``"12.34 ± 0.56"``; a single value prints without the ± part."""
+    def format(
+        self,
+        digits: int = 2,
+        scale: float = 1.0,
+        suffix: str = "",
+        bounds: tuple[float | None, float | None] | None = None,
+    ) -> str:
+        """``"12.34 ± 0.56"``; a single value prints without the ± part.
+
+        ``bounds`` is the metric's range (e.g. ``(0, 1)`` for a rate, ``(0, None)`` for a count),
+        before ``scale``. An interval that leaves it is printed clipped, with the number of
+        values, as ``"19.4 % (95 % CI 0.0–100.0 %, n=2)"``: with few seeds a symmetric ± can
+        claim impossible values.
+        """
         if math.isnan(self.mean):
             return "n/a"
         mean = f"{self.mean * scale:.{digits}f}{suffix}"
         if self.n < 2 or math.isnan(self.half_width):
             return mean
+        lo, hi = bounds if bounds is not None else (None, None)
+        if (lo is not None and self.low < lo) or (hi is not None and self.high > hi):
+            low = self.low if lo is None else max(lo, self.low)
+            high = self.high if hi is None else min(hi, self.high)
+            return (
+                f"{mean} (95 % CI {low * scale:.{digits}f}–{high * scale:.{digits}f}{suffix}, "
+                f"n={self.n})"
+            )
         return f"{mean} ± {self.half_width * scale:.{digits}f}{suffix}"
 
     def __str__(self) -> str:

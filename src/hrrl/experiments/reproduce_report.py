@@ -31,9 +31,20 @@ PAPER_EFFICIENCY_CLAIM = "89–93 %"
 
 
 # ------------------------------------------------------------------------------ statistics
-def ci_text(values: Sequence[float], digits: int = 1, scale: float = 1.0, suffix: str = "") -> str:
-    """``"m ± h"`` with the Student-t 95 % half-width over ``values`` (nan values dropped)."""
-    return mean_ci(values).format(digits=digits, scale=scale, suffix=suffix)
+def ci_text(
+    values: Sequence[float],
+    digits: int = 1,
+    scale: float = 1.0,
+    suffix: str = "",
+    bounds: tuple[float | None, float | None] | None = None,
+) -> str:
+    """``"m ± h"`` with the Student-t 95 % half-width over ``values`` (nan values dropped).
+
+    An interval leaving the metric's range ``bounds`` (default: [0, 1] for percentages, ≥ 0
+    otherwise) is printed clipped, with the number of seeds (:meth:`MeanCI.format`)."""
+    if bounds is None:
+        bounds = (0.0, 1.0) if suffix.strip() == "%" else (0.0, None)
+    return mean_ci(values).format(digits=digits, scale=scale, suffix=suffix, bounds=bounds)
 
 
 def _summary(rows: Sequence[dict[str, Any]]) -> CategorySummary:
@@ -287,7 +298,7 @@ def table_5_3(
                 METHOD_BY_NAME[method].label,
                 ci_text(metric_over_seeds(runs, success_rate, IN_DISTRIBUTION), **pct),
                 ci_text(metric_over_seeds(runs, success_rate, "heldout"), **pct),
-                "—" if method == "hrrl" else ci_text(delta, **pct),
+                "—" if method == "hrrl" else ci_text(delta, **pct, bounds=(-1.0, 1.0)),
                 ci_text(metric_over_seeds(runs, efficiency, "heldout"), **pct),
                 ci_text(metric_over_seeds(runs, success_rate, "paper"), **pct),
                 NOT_STATED,

@@ -39,10 +39,33 @@ class ParsedLine:
         return ResultRow.invalid(self.id, self.error or f"line {self.line}: invalid", self.raw)
 
 
-def parse_lines(lines: Iterable[str]) -> list[ParsedLine]:
-    """Parse every non-blank line; a malformed line becomes an error naming its line number."""
+def parse_lines(lines: Iterable[str | bytes]) -> list[ParsedLine]:
+    """Parse every non-blank line; a malformed line becomes an error naming its line number.
+
+    Lines may be ``bytes``: each is decoded on its own, so one invalid UTF-8 byte makes one error
+    row. A later line that repeats an earlier problem's ``id`` is an error row too.
+    """
     parsed: list[ParsedLine] = []
-    for number, text in enumerate(lines, start=1):
+    first_line: dict[str, int] = {}
+    for number, item in enumerate(lines, start=1):
+        if isinstance(item, bytes):
+            try:
+                text = item.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                parsed.append(
+                    ParsedLine(
+                        number,
+                        None,
+                        f"line {number}: not valid UTF-8 (byte 0x{item[exc.start]:02x} "
+                        f"at column {exc.start + 1})",
+                        None,
+                    )
+                )
+                continue
+        else:
+            text = item
+        if number == 1:
+            text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
         if not text.strip():
             continue
         raw: Any = None
@@ -64,20 +87,41 @@ def parse_lines(lines: Iterable[str]) -> list[ParsedLine]:
         except InputError as exc:
             parsed.append(ParsedLine(number, None, f"line {number}: {exc}", raw_dict))
             continue
+        if problem.id in first_line:
+            parsed.append(
+                ParsedLine(
+                    number,
+                    None,
+                    f"line {number}: duplicate id {problem.id!r} "
+                    f"(first on line {first_line[problem.id]})",
+                    raw_dict,
+                )
+            )
+            continue
+        first_line[problem.id] = number
         parsed.append(ParsedLine(number, problem, None, raw_dict))
     return parsed
 
 
 def read_problems(path: str | Path) -> list[ParsedLine]:
-    """Read a problem file; raises :class:`InputError` when it cannot be read at all."""
+    """Read a problem file; raises :class:`InputError` when it cannot be read or holds nothing.
+
+    Each line is decoded on its own (see :func:`parse_lines`).
+    """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"problem file not found: {path}")
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise InputError(f"problem file {path} is {kind}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
-    return parse_lines(text.splitlines())
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    parsed = parse_lines(data.split(b"\n"))
+    if not parsed:
+        raise InputError(f"problem file {path} holds no problems (it is empty or only blank lines)")
+    return parsed
 
 
 def write_problems(path: str | Path, problems: Iterable[Problem]) -> Path:

@@ -24,6 +24,8 @@ def load_network(path: Path) -> tuple[PhaseQNetwork, HRRLConfig]:
         groups, state = load_checkpoint(folder)
     except FileNotFoundError:
         raise InputError(f"no HRRL checkpoint in {path}") from None
+    except InputError:
+        raise
     except Exception as exc:  # safetensors, JSON and OS errors alike: a bad checkpoint
         raise InputError(f"unreadable HRRL checkpoint in {path}: {exc}".splitlines()[0]) from None
     if state.get("agent") != "hrrl":

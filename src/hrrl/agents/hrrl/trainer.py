@@ -19,6 +19,8 @@ its optimal policy is the shortest path whenever a detour never costs more than 
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +32,18 @@ from gymnasium.vector import AutoresetMode
 
 from hrrl.agents.dqn import DQNConfig, DQNLearner
 from hrrl.agents.hrrl import features as F
-from hrrl.agents.hrrl.config import HRRLConfig
+from hrrl.agents.hrrl.config import HRRLConfig, config_from_dict
 from hrrl.agents.hrrl.network import NumpyScorer, PhaseQNetwork
 from hrrl.agents.hrrl.policy import HRRLPolicy
 from hrrl.core.atomic import atomic_write_json
-from hrrl.core.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from hrrl.core.checkpoint import (
+    CorruptCheckpoint,
+    load_checkpoint,
+    restore_rng,
+    rng_state,
+    save_checkpoint,
+)
+from hrrl.core.lock import run_lock
 from hrrl.core.logging import Logger
 from hrrl.core.progress import advance, progress_bar
 from hrrl.core.replay import PrioritizedReplayBuffer, ReplayBuffer
@@ -43,6 +52,7 @@ from hrrl.core.seeding import init_module, spawn_seeds
 from hrrl.envs.numberline import ProblemSampler
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
 from hrrl.envs.rewards import RewardFn, make_relative_reward
+from hrrl.errors import InputError
 from hrrl.problem import Problem, make_problem
 from hrrl.solvers.numberline import solve
 
@@ -303,7 +313,7 @@ class _Trainer:
         save_checkpoint(self.out, tensors, state)
 
     def restore(self) -> dict[str, Any]:
-        groups, state = load_checkpoint(self.out)
+        groups, state = load_checkpoint(self.out, repair=True)
         self.q_net.load_state_dict(groups["q"])
         self.learner.target_net.load_state_dict(groups["target"])
         slots: dict[int, dict[str, torch.Tensor]] = {}
@@ -331,21 +341,76 @@ def _pad(feats: np.ndarray) -> np.ndarray:
     return out
 
 
+RUN_FILES = (
+    "state.json",
+    "model.safetensors",
+    "model.next.safetensors",
+    "config.json",
+    "run.json",
+    "training.json",
+    "metrics.jsonl",
+)
+"""What ``train`` writes into a run dir (plus ``tb/``); a fresh run removes them first."""
+
+
 def train(
     config: HRRLConfig, out: Path, *, seed: int = 0, resume: bool = False, progress: bool = True
 ) -> Path:
-    """Train, checkpointing every ``checkpoint_every`` episodes; returns the run dir."""
+    """Train, checkpointing every ``checkpoint_every`` episodes; returns the run dir.
+
+    The run dir is locked for the whole call (a second writer gets a one-line ``InputError``).
+    A fresh run (``resume=False``) first removes an earlier run's files; ``resume=True`` continues
+    from the last checkpoint and refuses a ``config`` or ``seed`` other than the run's own.
+    """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with run_lock(out):
+        return _train_locked(config, out, seed=seed, resume=resume, progress=progress)
+
+
+def stored_run(out: Path) -> tuple[HRRLConfig, int] | None:
+    """The config and seed a run dir was started with (``None`` when it holds no run)."""
+    out = Path(out)
+    for name in ("state.json", "run.json"):
+        path = out / name
+        if not path.is_file():
+            continue
+        try:
+            stored = json.loads(path.read_bytes())
+            return config_from_dict(stored["config"]), int(stored["seed"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CorruptCheckpoint(f"cannot read the run's settings from {path}: {exc}") from None
+    return None
+
+
+def _train_locked(
+    config: HRRLConfig, out: Path, *, seed: int, resume: bool, progress: bool
+) -> Path:
     call_started = time.perf_counter()
     torch.set_num_threads(1)
+    stored = stored_run(out) if resume else None
+    if stored is not None:
+        if stored[0] != config:
+            raise InputError(f"{out} was trained with another config; resume it with its own")
+        if stored[1] != seed:
+            raise InputError(f"{out} was trained with seed {stored[1]}, not {seed}")
+    if not resume:
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / "tb", ignore_errors=True)
     trainer = _Trainer(config, out, seed)
     if resume and (out / "state.json").is_file():
-        state = trainer.restore()
+        try:
+            state = trainer.restore()
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise CorruptCheckpoint(f"corrupt checkpoint in {out}: {exc}".splitlines()[0]) from None
         if state.get("finished"):
             return out
     atomic_write_json(out / "config.json", config.to_json())
-    logger = Logger.for_run(out)
+    atomic_write_json(out / "run.json", {"agent": "hrrl", "seed": seed, "config": config.to_json()})
+    # a resumed run forgets what was logged after its checkpoint, so no step is logged twice
+    logger = Logger.for_run(out, resume_step=trainer.episodes if resume else None)
     validation = _validation_set(seed)
     try:
         with progress_bar("training HRRL", config.episodes, enabled=progress) as bar:
