@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -79,14 +79,14 @@ def _fickle_outcomes(obs: int, outcomes: list[tuple]) -> list[Outcome]:
 
 def taxi_model(env: gym.Env) -> TaxiModel:
     """The exact model of a gymnasium Taxi env (with its fickle flag as hidden state if on)."""
-    taxi = env.unwrapped
-    P = taxi.P  # type: ignore[attr-defined]
-    d0 = taxi.initial_state_distrib  # type: ignore[attr-defined]
+    taxi: Any = env.unwrapped  # gymnasium's TaxiEnv: P, initial_state_distrib, fickle_*
+    P = taxi.P
+    d0 = taxi.initial_state_distrib
     base = [[list(P[s][a]) for a in range(N_ACTIONS)] for s in range(N_OBS)]
-    if not taxi.fickle_passenger:  # type: ignore[attr-defined]
+    if not taxi.fickle_passenger:
         start = [(float(p), s) for s, p in enumerate(d0) if p > 0]
         return TaxiModel(base, start, N_OBS)
-    q = float(taxi.fickle_probability)  # type: ignore[attr-defined]
+    q = float(taxi.fickle_probability)
     flagged = [[_fickle_outcomes(s, base[s][a]) for a in range(N_ACTIONS)] for s in range(N_OBS)]
     start = [(float(p) * (1 - q), s) for s, p in enumerate(d0) if p > 0]
     start += [(float(p) * q, s + N_OBS) for s, p in enumerate(d0) if p > 0]
@@ -162,7 +162,8 @@ def reference(env: gym.Env) -> Reference:
     """Value iteration (γ = 1) on gymnasium's ``P``; for the fickle variant also on the flagged
     model, whose optimum bounds what any observation-based policy can reach."""
     model = taxi_model(env)
-    tabular = TabularModel.from_gymnasium_P(env.unwrapped.P, N_OBS, N_ACTIONS)  # type: ignore[attr-defined]
+    taxi: Any = env.unwrapped
+    tabular = TabularModel.from_gymnasium_P(taxi.P, N_OBS, N_ACTIONS)
     _, q = value_iteration(tabular, gamma=1.0)
     optimal = flat_return(model, np.argmax(q[:N_OBS], axis=1))
     if len(model.transitions) == N_OBS:
