@@ -108,3 +108,23 @@ def test_experiment_jobs_run_on_a_local_ray(tmp_path: Path) -> None:
     local = run_experiment(experiment, tmp_path / "local", workers=1)
     assert on_ray["seed_values"] == local["seed_values"] and on_ray["x"] == [2, 2]
     assert json.loads((tmp_path / "ray" / "results.json").read_text())["seeds"] == 2
+
+
+def test_cache_keys_are_the_same_in_every_process() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from hrrl.core.parallel import Job\n"
+        "from hrrl.experiments.base import _cache_key\n"
+        "from hrrl.experiments.maml_nav2d import nav2d_protocol, run_method\n"
+        "kwargs = {'seed': 1, 'protocol': nav2d_protocol(True)}\n"
+        "print(_cache_key(Job('m-s0', run_method, kwargs)))\n"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(keys) == 1 and keys.pop().startswith("m-s0-")

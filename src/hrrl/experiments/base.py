@@ -18,6 +18,7 @@ the same report as an uninterrupted one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -164,9 +165,23 @@ def _cache_key(job: Job) -> str:
     spec = json.dumps(
         {"fn": f"{job.fn.__module__}.{job.fn.__qualname__}", "kwargs": job.kwargs},
         sort_keys=True,
-        default=repr,
+        default=_stable,
     )
     return f"{job.key}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
+
+
+def _stable(value: Any) -> Any:
+    """JSON for job arguments that is the same in every process (no memory addresses)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__qualname__, **dataclasses.asdict(value)}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    text = repr(value)
+    if " at 0x" in text:
+        raise TypeError(f"job argument {text} has no stable form for the job cache key")
+    return text
 
 
 def _slug(label: Hashable) -> str:
