@@ -23,7 +23,6 @@ import numpy as np
 
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
-from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
@@ -188,13 +187,9 @@ NOTES = """## Notes
 def run(ctx: ExperimentContext) -> dict[str, Any]:
     started = time.perf_counter()
     refs = optimal_values()
-    seeds = spawn_seeds(3000, ctx.seeds)
-    jobs = [
-        Job(f"{method}-{i}", run_one, {"method": method, "seed": seed, "quick": ctx.quick})
-        for method in METHODS
-        for i, seed in enumerate(seeds)
-    ]
-    runs = ctx.run_jobs(jobs, description="hdqn-chain")
+    settings = [(m, {"method": m, "quick": ctx.quick}) for m in METHODS]
+    grouped = ctx.sweep(run_one, 3000, settings, description="hdqn-chain")
+    runs = [run for method in METHODS for run in grouped[method]]
     summary = _summary(runs)
     _plot(runs, refs, ctx.out / "training_curves.png")
     rows = [
