@@ -26,7 +26,6 @@ from hrrl.agents.baselines.raw_dqn import QNetworkPolicy, RawDQNConfig, train_ra
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
 from hrrl.evaluation import evaluate
 from hrrl.policies import GreedyPolicy, RandomPolicy
-from hrrl.suites.jsonl import ParsedLine
 
 POOL = 6
 """Problems in the tiny training set (the same problems are evaluated)."""
@@ -42,9 +41,8 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def _success(policy: object, seed: int = 0) -> float:
-    lines = [ParsedLine(i, p, None, p.to_json()) for i, p in enumerate(training_pool(POOL, seed))]
-    rows = evaluate(lines, policy)  # type: ignore[arg-type]
-    return sum(r["status"] == "solved" for r in rows) / len(rows)
+    rows = evaluate(training_pool(POOL, seed), policy)  # type: ignore[arg-type]
+    return sum(r.solved for r in rows) / len(rows)
 
 
 def test_random_policy_rarely_solves_the_tiny_set() -> None:

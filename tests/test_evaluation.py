@@ -4,15 +4,12 @@ import pytest
 from hrrl.evaluation import _rollout_batch, evaluate, horizon, rollout, summarize
 from hrrl.policies import GreedyPolicy, PlanPolicy, RandomPolicy
 from hrrl.problem import make_problem
+from hrrl.result import ResultRow
 from hrrl.solvers.checker import check_path
 from hrrl.solvers.numberline import solve
 from hrrl.suites.builtin import PAPER_PROBLEMS
 from hrrl.suites.generator import SuiteSpec, generate
-from hrrl.suites.jsonl import ParsedLine, parse_lines
-
-
-def lines_for(problems):
-    return [ParsedLine(i + 1, p, None, p.to_json()) for i, p in enumerate(problems)]
+from hrrl.suites.jsonl import parse_lines
 
 
 class StepByStepGreedy(GreedyPolicy):
@@ -22,9 +19,9 @@ class StepByStepGreedy(GreedyPolicy):
 
 
 def test_greedy_solves_the_paper_problems_optimally():
-    rows = evaluate(lines_for(PAPER_PROBLEMS), GreedyPolicy())
-    assert [r["steps"] for r in rows] == [25, 56, 87]
-    assert all(r["status"] == "solved" and r["optimal_steps"] == r["steps"] for r in rows)
+    rows = evaluate(PAPER_PROBLEMS, GreedyPolicy())
+    assert [r.steps for r in rows] == [25, 56, 87]
+    assert all(r.status == "solved" and r.optimal_steps == r.steps for r in rows)
 
 
 def test_repeat_fast_path_gives_identical_paths():
@@ -57,28 +54,28 @@ def test_rows_keep_order_and_statuses():
         ]
     )
     lines = parse_lines(text.splitlines())
-    rows = evaluate(lines, GreedyPolicy())
-    assert [r["id"] for r in rows] == ["ok", "line-3", "inf", "bad", "fail"]
-    assert [r["status"] for r in rows] == ["solved", "error", "infeasible", "error", "failed"]
-    assert rows[0]["category"] == "c"
-    assert "line 3" in rows[1]["reason"]
-    assert "predecessor" in rows[2]["reason"]
-    assert rows[2]["path"] is None and rows[2]["optimal_steps"] is None
+    rows = evaluate([line.as_input() for line in lines], GreedyPolicy())
+    assert [r.id for r in rows] == ["ok", "line-3", "inf", "bad", "fail"]
+    assert [r.status for r in rows] == ["solved", "error", "infeasible", "error", "failed"]
+    assert rows[0].category == "c" and rows[0].to_json()["category"] == "c"
+    assert "line 3" in rows[1].reason
+    assert "predecessor" in rows[2].reason
+    assert rows[2].path is None and rows[2].optimal_steps is None
     # greedy: 0 → 5 → 10, then every move is forbidden or past 12; the optimum is 4 steps
-    assert rows[4]["path"][:3] == [0, 5, 10]
-    assert rows[4]["optimal_steps"] == 4
-    assert "passed the target" in rows[4]["reason"]
+    assert rows[4].path[:3] == (0, 5, 10)
+    assert rows[4].optimal_steps == 4
+    assert "passed the target" in rows[4].reason
 
 
 def test_random_rows_are_valid_runs():
     problems = generate(SuiteSpec("r", 40, (5, 40), (2, 5)), 9)
-    rows = evaluate(lines_for(problems), RandomPolicy(seed=0))
-    assert {r["status"] for r in rows} <= {"solved", "failed"}
+    rows = evaluate(problems, RandomPolicy(seed=0))
+    assert {r.status for r in rows} <= {"solved", "failed"}
     for problem, row in zip(problems, rows, strict=True):
-        if row["status"] == "solved":
-            assert check_path(problem, row["path"])
+        if row.status == "solved":
+            assert check_path(problem, row.path)
         else:
-            assert row["reason"] and row["path"][0] == 0
+            assert row.reason and row.path[0] == 0
 
 
 def test_horizon_bounds_monotone_episodes():
@@ -88,12 +85,33 @@ def test_horizon_bounds_monotone_episodes():
 
 def test_summary_per_category():
     rows = [
-        {"category": "a", "status": "solved", "steps": 10, "optimal_steps": 8},
-        {"category": "a", "status": "failed", "steps": 3, "optimal_steps": 8},
-        {"category": "b", "status": "infeasible", "steps": None, "optimal_steps": None},
+        ResultRow("s", "solved", steps=10, optimal_steps=8, extra={"category": "a"}),
+        ResultRow("f", "failed", steps=3, optimal_steps=8, extra={"category": "a"}),
+        ResultRow("i", "infeasible", extra={"category": "b"}),
     ]
     summary = {s.category: s for s in summarize(rows)}
     assert summary["a"].success_rate == 0.5
     assert summary["a"].mean_efficiency == pytest.approx(0.8)
     assert np.isnan(summary["b"].success_rate)
     assert summary["all"].problems == 3
+
+
+def test_result_row_json_round_trip_keeps_spec_order_and_extras():
+    row = ResultRow("p", "solved", 2, (0, 1, 2), 2, None, 0.1234567, {"category": "c", "x": 1})
+    obj = row.to_json()
+    assert list(obj) == [
+        *(["id", "status", "steps", "path", "optimal_steps", "reason", "elapsed_s"]),
+        "category",
+        "x",
+    ]
+    assert obj["path"] == [0, 1, 2] and obj["elapsed_s"] == 0.123457
+    assert ResultRow.from_json(obj) == row
+
+
+def test_failure_reason_uses_the_environment_rule():
+    from hrrl.evaluation import failure_reason
+
+    problem = make_problem(12, [11])
+    assert "forbidden" in failure_reason(problem, [0, 5, 10, 11])
+    assert "passed the target" in failure_reason(problem, [0, 5, 10, 15])
+    assert "budget" in failure_reason(make_problem(12, [], max_steps=1), [0, 1])

@@ -14,7 +14,7 @@ from hrrl.agents.hdqn import (
     intrinsic_signal,
 )
 from hrrl.envs.chain import LEFT, RIGHT, StochasticChainEnv
-from hrrl.experiments.hdqn_chain import optimal_values
+from hrrl.tasks.chain import optimal_values
 
 GAMMA = 0.9
 

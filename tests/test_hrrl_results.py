@@ -2,36 +2,40 @@
 
 from __future__ import annotations
 
-from hrrl.agents.hrrl.results import Evaluated, category_table, move_profile
+from hrrl.experiments.hrrl_results import Evaluated, category_table, move_profile
 from hrrl.problem import make_problem
+from hrrl.result import ResultRow
 
 
-def rows() -> list[dict]:
+def rows() -> list[ResultRow]:
     return [
-        {
-            "id": "a",
-            "status": "solved",
-            "steps": 4,
-            "optimal_steps": 2,
-            "path": [0, 1, 2, 3, 4],
-            "category": "x",
-        },
-        {
-            "id": "b",
-            "status": "solved",
-            "steps": 2,
-            "optimal_steps": 2,
-            "path": [0, 5, 10],
-            "category": "y",
-        },
-        {
-            "id": "c",
-            "status": "failed",
-            "steps": 1,
-            "optimal_steps": 3,
-            "path": [0, 3],
-            "category": "y",
-        },
+        ResultRow.from_json(r)
+        for r in [
+            {
+                "id": "a",
+                "status": "solved",
+                "steps": 4,
+                "optimal_steps": 2,
+                "path": [0, 1, 2, 3, 4],
+                "category": "x",
+            },
+            {
+                "id": "b",
+                "status": "solved",
+                "steps": 2,
+                "optimal_steps": 2,
+                "path": [0, 5, 10],
+                "category": "y",
+            },
+            {
+                "id": "c",
+                "status": "failed",
+                "steps": 1,
+                "optimal_steps": 3,
+                "path": [0, 3],
+                "category": "y",
+            },
+        ]
     ]
 
 

@@ -17,7 +17,6 @@ from hrrl.errors import InputError
 from hrrl.evaluation import evaluate, summarize
 from hrrl.policies import RandomPolicy
 from hrrl.suites.generator import SuiteSpec, generate
-from hrrl.suites.jsonl import ParsedLine
 
 TINY = dataclasses.replace(
     get_config("default"),
@@ -37,8 +36,7 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
 
 
 def success(policy, problems) -> float:
-    lines = [ParsedLine(i, p, None, p.to_json()) for i, p in enumerate(problems)]
-    return summarize(evaluate(lines, policy))[-1].success_rate
+    return summarize(evaluate(problems, policy))[-1].success_rate
 
 
 @pytest.fixture(scope="module")
@@ -95,35 +93,25 @@ def test_loaded_policy_acts_like_the_saved_network(tiny_run: Path) -> None:
     problems = generate([SuiteSpec("mix", 30, (20, 400), (2, 10))], seed=1)
     from_dir = load_policy(tiny_run)
     from_file = load_policy(tiny_run / "model.safetensors")
-    a = [
-        r["path"]
-        for r in evaluate([ParsedLine(i, p, None, None) for i, p in enumerate(problems)], from_dir)
-    ]
-    b = [
-        r["path"]
-        for r in evaluate([ParsedLine(i, p, None, None) for i, p in enumerate(problems)], from_file)
-    ]
+    a = [r.path for r in evaluate(problems, from_dir)]
+    b = [r.path for r in evaluate(problems, from_file)]
     assert a == b
     assert isinstance(from_dir, HRRLPolicy)
 
 
 def test_cached_decisions_equal_uncached_ones(tiny_run: Path) -> None:
     problems = generate([SuiteSpec("mix", 8, (20, 1500), density=0.1)], seed=2)
-    lines = [ParsedLine(i, p, None, None) for i, p in enumerate(problems)]
     warm = load_policy(tiny_run)
-    first = [r["path"] for r in evaluate(lines, warm)]
-    second = [r["path"] for r in evaluate(lines, warm)]  # every decision from the cache now
-    one_by_one = [r["path"] for line in lines for r in evaluate([line], load_policy(tiny_run))]
+    first = [r.path for r in evaluate(problems, warm)]
+    second = [r.path for r in evaluate(problems, warm)]  # every decision from the cache now
+    one_by_one = [r.path for p in problems for r in evaluate([p], load_policy(tiny_run))]
     assert first == second == one_by_one
 
 
 def test_mask_never_lands_on_a_forbidden_state_when_a_safe_move_exists(tiny_run: Path) -> None:
     problems = generate([SuiteSpec("dense", 20, (30, 300), density=0.2)], seed=4)
-    rows = evaluate(
-        [ParsedLine(i, p, None, None) for i, p in enumerate(problems)],
-        load_policy(tiny_run, mask=True),
-    )
-    assert all("forbidden" not in (r["reason"] or "") for r in rows)
+    rows = evaluate(problems, load_policy(tiny_run, mask=True))
+    assert all("forbidden" not in (r.reason or "") for r in rows)
 
 
 def test_missing_or_foreign_run_dir_is_an_input_error(tmp_path: Path) -> None:
@@ -150,8 +138,5 @@ def test_ablation_configs_train_and_act(tmp_path: Path) -> None:
         run = train(dataclasses.replace(small, **change), tmp_path / str(i), seed=0, progress=False)
         policy = load_policy(run)
         problems = generate([SuiteSpec("x", 5, (60, 200), (2, 5))], seed=0)
-        assert (
-            len(evaluate([ParsedLine(j, p, None, None) for j, p in enumerate(problems)], policy))
-            == 5
-        )
+        assert len(evaluate(problems, policy)) == 5
         assert np.isfinite(json.loads((run / "training.json").read_text())["training_time_s"])

@@ -7,25 +7,19 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from hrrl.agents.maxq import (
-    Child,
-    MaxQConfig,
-    MaxQLearner,
-    Primitive,
-    Subtask,
-    TaskGraph,
-    taxi_graph,
-)
-from hrrl.experiments.maxq_taxi import (
+from hrrl.agents.maxq import MaxQConfig, MaxQLearner
+from hrrl.core.task_graph import Child, Primitive, Subtask, TaskGraph
+from hrrl.solvers.value_iteration import TabularModel, value_iteration
+from hrrl.tasks.taxi import (
     N_ACTIONS,
     N_OBS,
     TAXI_ID,
     TaxiModel,
     exact_return,
     flat_return,
+    taxi_graph,
     taxi_model,
 )
-from hrrl.solvers.value_iteration import TabularModel, value_iteration
 
 
 def _toy_learner(alpha: float = 0.5, gamma: float = 0.9) -> MaxQLearner:

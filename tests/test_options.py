@@ -8,26 +8,18 @@ import numpy as np
 import pytest
 
 from hrrl.agents.options import (
-    Option,
     OptionQConfig,
     OptionQLearner,
-    OptionSet,
     continuation_value,
-    expected_primitive_steps,
     intra_option_q_update,
-    primitive_options,
     smdp_q_update,
 )
+from hrrl.core.options import Option, OptionSet, primitive_options
 from hrrl.core.seeding import make_rng
 from hrrl.envs.four_rooms import ROOMS, FourRoomsEnv, room_hallways
-from hrrl.experiments.four_rooms_options import (
-    GOALS,
-    greedy_expected_steps,
-    hallway_options,
-    learner_config,
-    optimal_expected_steps,
-    option_set,
-)
+from hrrl.experiments.four_rooms_options import greedy_expected_steps, learner_config, option_set
+from hrrl.solvers.markov_chain import expected_primitive_steps
+from hrrl.tasks.four_rooms import GOALS, hallway_options, optimal_expected_steps
 
 LEFT, RIGHT = 0, 1
 

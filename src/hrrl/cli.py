@@ -7,10 +7,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hrrl.core.atomic import check_output, check_output_dir
 from hrrl.errors import InputError
+
+if TYPE_CHECKING:
+    from hrrl.problem import Problem
+    from hrrl.result import ResultRow
 
 DESCRIPTION = """\
 Hierarchical reinforcement learning on the number-line puzzle, measured against an exact solver,
@@ -95,7 +99,6 @@ def _range_arg(text: str, name: str) -> tuple[int, int]:
 def cmd_solve(args: argparse.Namespace) -> int:
     from hrrl.evaluation import evaluate
     from hrrl.problem import DEFAULT_ACTIONS, make_problem
-    from hrrl.suites.jsonl import ParsedLine
 
     if args.target is None:
         raise InputError("--target is required")
@@ -114,29 +117,28 @@ def cmd_solve(args: argparse.Namespace) -> int:
         from hrrl.agents.registry import load_policy
 
         policy = load_policy(args.agent, mask=args.mask)
-    row = evaluate([ParsedLine(1, problem, None, {"id": "cli"})], policy)[0]
-    if row["status"] == "error":
-        raise InputError(row["reason"])
+    row = evaluate([problem], policy)[0]
+    if row.status == "error":
+        raise InputError(row.reason or "invalid problem")
     if args.json:
-        print(json.dumps(row))
+        print(json.dumps(row.to_json()))
     else:
         _print_solution(row, getattr(policy, "name", "exact solver"))
-    return EXIT_OK if row["status"] == "solved" else EXIT_NOT_SOLVED
+    return EXIT_OK if row.solved else EXIT_NOT_SOLVED
 
 
-def _print_solution(row: dict[str, Any], method: str) -> None:
-    status = row["status"]
-    if status == "solved":
-        print(f"solved by {method} in {row['steps']} steps (optimal {row['optimal_steps']})")
-        print("path: " + _path_text(row["path"]))
-    elif status == "failed":
-        print(f"not solved by {method}: {row['reason']} (optimal {row['optimal_steps']})")
-        print("path: " + _path_text(row["path"]))
+def _print_solution(row: ResultRow, method: str) -> None:
+    if row.status == "solved":
+        print(f"solved by {method} in {row.steps} steps (optimal {row.optimal_steps})")
+        print("path: " + _path_text(row.path or ()))
+    elif row.status == "failed":
+        print(f"not solved by {method}: {row.reason} (optimal {row.optimal_steps})")
+        print("path: " + _path_text(row.path or ()))
     else:
-        print(f"{status}: {row['reason']}")
+        print(f"{row.status}: {row.reason}")
 
 
-def _path_text(path: list[int]) -> str:
+def _path_text(path: Sequence[int]) -> str:
     if len(path) <= 2 * PATH_PREVIEW:
         return " → ".join(map(str, path))
     head = " → ".join(map(str, path[:PATH_PREVIEW]))
@@ -163,20 +165,23 @@ def _method_policy(name: str, seed: int) -> Any:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from hrrl.core.progress import advance, progress_bar
     from hrrl.evaluation import evaluate
-    from hrrl.suites.jsonl import ParsedLine, read_problems, write_rows
+    from hrrl.suites.jsonl import read_problems, write_rows
 
     if args.agent is not None and args.method is not None:
         raise InputError("give --agent or --method, not both")
     if (args.problems is None) == (args.suite is None):
         raise InputError("give --problems FILE or --suite NAME")
     check_output(args.out, inputs=[args.problems, *_agent_files(args.agent)])
+    inputs: list[Problem | ResultRow]
+    errors: list[str] = []
     if args.problems is not None:
         lines = read_problems(args.problems)
+        inputs = [line.as_input() for line in lines]
+        errors = [line.error for line in lines if line.error is not None]
     else:
         from hrrl.suites.builtin import builtin_suite
 
-        problems = builtin_suite(args.suite, args.seed)
-        lines = [ParsedLine(i + 1, p, None, p.to_json()) for i, p in enumerate(problems)]
+        inputs = list(builtin_suite(args.suite, args.seed))
     if args.agent is not None:
         from hrrl.agents.registry import load_policy
 
@@ -185,12 +190,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         policy = _method_policy(args.method or "optimal", args.seed)
         label = args.method or "optimal"
-    with progress_bar(f"evaluating {label}", total=len(lines)) as bar:
-        rows = evaluate(lines, policy, progress=lambda n: advance(bar, n))
+    with progress_bar(f"evaluating {label}", total=len(inputs)) as bar:
+        rows = evaluate(inputs, policy, progress=lambda n: advance(bar, n))
     write_rows(args.out, rows)
-    for line in lines:
-        if line.error is not None:
-            print(f"hrrl: skipped invalid {line.error}", file=sys.stderr)
+    for error in errors:
+        print(f"hrrl: skipped invalid {error}", file=sys.stderr)
     _print_summary(rows, label)
     print(f"wrote {len(rows)} rows to {args.out}")
     return EXIT_OK
@@ -216,7 +220,7 @@ def _console() -> Any:
     return Console() if sys.stdout.isatty() else Console(width=PIPE_WIDTH)
 
 
-def _print_summary(rows: list[dict[str, Any]], label: str) -> None:
+def _print_summary(rows: list[ResultRow], label: str) -> None:
     from rich.table import Table
 
     from hrrl.evaluation import summarize
@@ -301,7 +305,7 @@ def _holds_run(folder: Path) -> bool:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from hrrl.agents.hrrl.results import write_results
+    from hrrl.experiments.hrrl_results import write_results
 
     check_output(args.out)
     path = write_results(Path(args.out), quick=args.quick, seed=args.seed)
@@ -358,6 +362,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         workers=args.workers,
         protocol=args.protocol,
+        ray_address=args.ray,
     )
     print(f"wrote {Path(args.out) / 'REPORT.md'} ({results['wall_time_s']} s)")
     return EXIT_OK
@@ -482,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--protocol", help="a named protocol, for experiments that offer several (e.g. himeta-ml10)"
     )
+    exp.add_argument("--ray", metavar="ADDRESS", help="run jobs as Ray tasks ('local' starts one)")
     exp.set_defaults(func=cmd_experiment)
 
     problems = sub.add_parser("problems", help="problem suites")

@@ -11,21 +11,16 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from hrrl.evaluation import evaluate, summarize
 from hrrl.policies import GreedyPolicy, NumberLinePolicy
+from hrrl.result import CategorySummary, ResultRow, success_cell
 from hrrl.suites.builtin import PAPER_CLAIMED_STEPS, PAPER_PROBLEMS, quick_suite
-from hrrl.suites.jsonl import ParsedLine
 
 RUN_DIR = Path("runs/demo")
-
-
-def _lines(problems: list[Any]) -> list[ParsedLine]:
-    return [ParsedLine(i + 1, p, None, p.to_json()) for i, p in enumerate(problems)]
 
 
 def _train_agent(console: Console, seed: int) -> tuple[NumberLinePolicy | None, float]:
@@ -51,7 +46,7 @@ def run_demo(seed: int = 0) -> None:
     }
     if agent is not None:
         methods["HRRL (greedy on Q)"] = agent
-    paper_rows = {name: evaluate(_lines(list(PAPER_PROBLEMS)), p) for name, p in methods.items()}
+    paper_rows = {name: evaluate(PAPER_PROBLEMS, p) for name, p in methods.items()}
     table = Table(title="The paper's three test problems (steps; every path checked)")
     for column in ("target", "forbidden", "paper claims", *methods):
         table.add_column(column, justify="right", overflow="fold")
@@ -70,8 +65,7 @@ def run_demo(seed: int = 0) -> None:
     )
     suite = quick_suite(seed)
     summaries = {
-        name: {s.category: s for s in summarize(evaluate(_lines(suite), p))}
-        for name, p in methods.items()
+        name: {s.category: s for s in summarize(evaluate(suite, p))} for name, p in methods.items()
     }
     table = Table(title=f"Generated suite ({len(suite)} problems): solved % / mean optimal÷steps")
     table.add_column("category")
@@ -84,12 +78,9 @@ def run_demo(seed: int = 0) -> None:
     console.print(table)
 
 
-def _steps(row: dict[str, Any]) -> str:
-    return str(row["steps"]) if row["status"] == "solved" else row["status"]
+def _steps(row: ResultRow) -> str:
+    return str(row.steps) if row.solved else row.status
 
 
-def _cell(summary: Any) -> str:
-    if summary.feasible == 0:
-        return "—"
-    eff = "—" if summary.solved == 0 else f"{summary.mean_efficiency:.3f}"
-    return f"{100 * summary.success_rate:.0f} % / {eff}"
+def _cell(summary: CategorySummary) -> str:
+    return success_cell(summary, percent_digits=0)

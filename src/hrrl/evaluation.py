@@ -4,7 +4,7 @@ For every problem the exact solver runs first: problems it proves infeasible are
 ``infeasible`` with its reason and never rolled out. Feasible problems are rolled out together in
 :class:`NumberLineVectorEnv` batches (grouped by budget, so long problems do not hold short ones
 and memory stays bounded); every path is validated by the independent path checker. Result rows
-follow ``shared/SPEC.md``.
+follow ``shared/SPEC.md`` as typed :class:`~hrrl.result.ResultRow` records.
 
 ``elapsed_s`` of a rolled-out row is the wall time of its batch divided by the batch size, plus
 its own solver time.
@@ -16,19 +16,29 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from hrrl.envs.numberline_dynamics import outcome_of
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
-from hrrl.envs.rewards import SUCCESS
+from hrrl.envs.rewards import FORBIDDEN, OVERSHOOT, SUCCESS
 from hrrl.errors import InputError
 from hrrl.policies import NumberLinePolicy
 from hrrl.problem import Problem
+from hrrl.result import CategorySummary, ResultRow, Status, summarize
 from hrrl.solvers.checker import check_path, check_trajectory
 from hrrl.solvers.numberline import Solution, solve
-from hrrl.suites.jsonl import ParsedLine
+
+__all__ = [
+    "CategorySummary",
+    "ResultRow",
+    "evaluate",
+    "failure_reason",
+    "optimal_rows",
+    "rollout",
+    "summarize",
+]
 
 BATCH_SIZE = 4096
 """Problems rolled out together (sorted by budget, so long problems share batches)."""
@@ -126,66 +136,55 @@ class _Segments:
         return [[starts[i], *positions[bounds[i] : bounds[i + 1]].tolist()] for i in range(n)]
 
 
-def optimal_rows(problems: Sequence[ParsedLine]) -> list[dict[str, Any]]:
+def optimal_rows(problems: Sequence[Problem | ResultRow]) -> list[ResultRow]:
     """Result rows of the exact solver itself (``--method optimal``)."""
     return evaluate(problems, None)
 
 
 def evaluate(
-    lines: Sequence[ParsedLine],
+    problems: Sequence[Problem | ResultRow],
     policy: NumberLinePolicy | None,
     progress: Callable[[int], None] | None = None,
-) -> list[dict[str, Any]]:
-    """SPEC result rows for each parsed line, in input order (``policy=None``: the solver)."""
-    rows: list[dict[str, Any] | None] = [None] * len(lines)
-    verdicts: dict[int, tuple[Solution, float]] = {}
-    to_roll: list[int] = []
-    for i, line in enumerate(lines):
-        if line.problem is None:
-            rows[i] = _row(line.id, "error", None, None, None, line.error, 0.0, line.raw)
+) -> list[ResultRow]:
+    """SPEC result rows for each problem, in input order (``policy=None``: the solver).
+
+    An input that is already a :class:`ResultRow` (an invalid line, made where its file was
+    parsed) is passed through; a problem's ``extra`` keys (e.g. ``category``) go to its row.
+    """
+    rows: list[ResultRow | None] = [None] * len(problems)
+    verdicts: dict[int, tuple[Problem, Solution, float]] = {}
+    for i, item in enumerate(problems):
+        if isinstance(item, ResultRow):
+            rows[i] = item
             continue
         started = time.perf_counter()
         try:
-            verdict = solve(line.problem)
+            verdict = solve(item)
         except InputError as exc:
-            rows[i] = _row(line.id, "error", None, None, None, str(exc), 0.0, line.raw)
+            rows[i] = ResultRow.invalid(item.id, str(exc), item.extra)
             continue
         elapsed = time.perf_counter() - started
         if not verdict.feasible:
-            rows[i] = _row(
-                line.id, "infeasible", None, None, None, verdict.reason, elapsed, line.raw
-            )
+            rows[i] = _row(item, "infeasible", None, None, verdict.reason, elapsed)
         elif policy is None:
             assert verdict.path is not None
             path = list(verdict.path)
-            _assert_valid(line.problem, path, solved=True)
-            rows[i] = _row(
-                line.id, "solved", len(path) - 1, path, verdict.steps, None, elapsed, line.raw
-            )
+            _assert_valid(item, path, solved=True)
+            rows[i] = _row(item, "solved", path, verdict.steps, None, elapsed)
         else:
-            verdicts[i] = (verdict, elapsed)
-            to_roll.append(i)
-    if policy is not None and to_roll:
-        problems = [lines[i].problem for i in to_roll]
+            verdicts[i] = (item, verdict, elapsed)
+    if policy is not None and verdicts:
+        to_roll = list(verdicts)
         started = time.perf_counter()
-        outcomes = rollout([p for p in problems if p is not None], policy, progress)
+        outcomes = rollout([verdicts[i][0] for i in to_roll], policy, progress)
         share = (time.perf_counter() - started) / len(to_roll)
         for i, outcome in zip(to_roll, outcomes, strict=True):
-            problem = lines[i].problem
-            assert problem is not None
-            verdict, solver_time = verdicts[i]
+            problem, verdict, solver_time = verdicts[i]
             _assert_valid(problem, outcome.path, outcome.solved)
-            status = "solved" if outcome.solved else "failed"
-            reason = None if outcome.solved else _failure_reason(problem, outcome.path)
+            status: Status = "solved" if outcome.solved else "failed"
+            reason = None if outcome.solved else failure_reason(problem, outcome.path)
             rows[i] = _row(
-                lines[i].id,
-                status,
-                len(outcome.path) - 1,
-                outcome.path,
-                verdict.steps,
-                reason,
-                solver_time + share,
-                lines[i].raw,
+                problem, status, outcome.path, verdict.steps, reason, solver_time + share
             )
     return [r for r in rows if r is not None]
 
@@ -196,80 +195,33 @@ def _assert_valid(problem: Problem, path: list[int], solved: bool) -> None:
         raise AssertionError(f"invalid path for {problem.id!r}: {verdict.reason}")
 
 
-def _failure_reason(problem: Problem, path: list[int]) -> str:
+def failure_reason(problem: Problem, path: Sequence[int]) -> str:
+    """Why a run that did not reach the target ended, judged by the environment's own rule
+    (:func:`hrrl.envs.numberline_dynamics.outcome_of`)."""
     end = path[-1]
-    if end in problem.forbidden:
+    outcome = outcome_of(problem, end)
+    if outcome == FORBIDDEN:
         return f"landed on the forbidden state {end} at step {len(path) - 1}"
-    if problem.monotone and (end - problem.target) * (problem.target - problem.start) > 0:
+    if outcome == OVERSHOOT:
         return f"passed the target: reached {end} at step {len(path) - 1}"
     return f"budget of {problem.max_steps} steps spent at position {end}"
 
 
 def _row(
-    problem_id: str,
-    status: str,
-    steps: int | None,
+    problem: Problem,
+    status: Status,
     path: list[int] | None,
     optimal: int | None,
     reason: str | None,
     elapsed: float,
-    raw: dict[str, Any] | None,
-) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "id": problem_id,
-        "status": status,
-        "steps": steps,
-        "path": path,
-        "optimal_steps": optimal,
-        "reason": reason,
-        "elapsed_s": round(elapsed, 6),
-    }
-    for key, value in (raw or {}).items():
-        if key not in row and key not in ("target", "forbidden", "actions", "max_steps", "start"):
-            row[key] = value
-    return row
-
-
-@dataclass(frozen=True)
-class CategorySummary:
-    category: str
-    problems: int
-    feasible: int
-    solved: int
-    infeasible: int
-    errors: int
-    mean_efficiency: float
-    """Mean of optimal_steps / steps over solved problems."""
-    mean_steps: float
-
-    @property
-    def success_rate(self) -> float:
-        return self.solved / self.feasible if self.feasible else float("nan")
-
-
-def summarize(rows: Sequence[dict[str, Any]]) -> list[CategorySummary]:
-    """Per-category summary (``category`` key, or ``all``), plus an ``all`` row last."""
-    by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_category[str(row.get("category") or "uncategorized")].append(row)
-    names = sorted(by_category)
-    summaries = [_summary(name, by_category[name]) for name in names]
-    if len(names) > 1:
-        summaries.append(_summary("all", list(rows)))
-    return summaries
-
-
-def _summary(name: str, rows: list[dict[str, Any]]) -> CategorySummary:
-    solved = [r for r in rows if r["status"] == "solved"]
-    feasible = [r for r in rows if r["status"] in ("solved", "failed")]
-    eff = [r["optimal_steps"] / r["steps"] for r in solved if r["steps"]]
-    return CategorySummary(
-        category=name,
-        problems=len(rows),
-        feasible=len(feasible),
-        solved=len(solved),
-        infeasible=sum(r["status"] == "infeasible" for r in rows),
-        errors=sum(r["status"] == "error" for r in rows),
-        mean_efficiency=float(np.mean(eff)) if eff else float("nan"),
-        mean_steps=float(np.mean([r["steps"] for r in solved])) if solved else float("nan"),
+) -> ResultRow:
+    return ResultRow(
+        id=problem.id,
+        status=status,
+        steps=len(path) - 1 if path is not None else None,
+        path=tuple(path) if path is not None else None,
+        optimal_steps=optimal,
+        reason=reason,
+        elapsed_s=elapsed,
+        extra=problem.extra,
     )

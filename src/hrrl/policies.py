@@ -20,7 +20,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from hrrl.envs.numberline_dynamics import classify
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
+from hrrl.envs.rewards import FORBIDDEN, OVERSHOOT
 
 
 @runtime_checkable
@@ -42,10 +44,8 @@ def unsafe_moves(env: NumberLineVectorEnv) -> np.ndarray:
     goes the same way."""
     landing = landing_positions(env)
     forbidden = env.is_forbidden(np.arange(env.num_envs)[:, None], landing)
-    sign = env.sign[:, None]
-    target = env.target[:, None]
-    overshoot = ((sign > 0) & (landing > target)) | ((sign < 0) & (landing < target))
-    return forbidden | overshoot
+    outcome = classify(landing, env.target[:, None], env.sign[:, None], forbidden)
+    return (outcome == FORBIDDEN) | (outcome == OVERSHOOT)
 
 
 @dataclass

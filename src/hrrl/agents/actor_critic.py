@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from hrrl.core.learner import StateArrays
 from hrrl.core.tabular import epsilon_greedy, td_update
 
 
@@ -71,8 +72,11 @@ class ActorCriticConfig:
     """Softmax temperature τ of the actor."""
 
 
-class ActorCritic:
+class ActorCritic(StateArrays):
     """One-step tabular actor-critic: V(s) by TD(0), softmax actor pushed by the TD error."""
+
+    STATE = ("values", "logits")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(
         self, n_states: int, n_actions: int, config: ActorCriticConfig, rng: np.random.Generator
@@ -134,8 +138,11 @@ class SarsaConfig:
     """Exploration rate of the ε-greedy policy."""
 
 
-class Sarsa:
+class Sarsa(StateArrays):
     """Tabular SARSA(0) with an ε-greedy policy (random tie-break)."""
+
+    STATE = ("q",)
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(
         self, n_states: int, n_actions: int, config: SarsaConfig, rng: np.random.Generator

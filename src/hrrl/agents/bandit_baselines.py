@@ -63,7 +63,8 @@ class BanditHistory:
 
 
 class BanditPolicy(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def select(self, history: BanditHistory, rng: np.random.Generator) -> np.ndarray:
         """One arm per trial, int64 ``(B,)``."""
@@ -103,7 +104,7 @@ class RandomPolicy:
 
     def select(self, history: BanditHistory, rng: np.random.Generator) -> np.ndarray:
         batch, k = history.pulls.shape
-        return rng.integers(0, k, size=batch)
+        return np.asarray(rng.integers(0, k, size=batch))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hrrl.core.learner import StateArrays
 from hrrl.core.networks import soft_update
 from hrrl.core.replay import Batch
 
@@ -89,8 +90,11 @@ def dqn_loss(
     return (weights * per_sample).mean(), td.detach()
 
 
-class DQNLearner:
+class DQNLearner(StateArrays):
     """Owns the online/target networks and the optimizer; ``update(batch)`` does one step."""
+
+    STATE = ("q_net", "target_net")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, q_net: nn.Module, target_net: nn.Module, config: DQNConfig) -> None:
         self.q_net = q_net

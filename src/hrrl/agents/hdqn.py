@@ -26,6 +26,7 @@ import torch
 
 from hrrl.agents.dqn import DQNConfig, DQNLearner
 from hrrl.agents.tabular_q import EpisodeStats
+from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp
 from hrrl.core.replay import ReplayBuffer
 from hrrl.core.schedules import LinearSchedule
@@ -125,8 +126,11 @@ class HDQNEpisode:
     reached: list[bool] = field(default_factory=list)
 
 
-class HDQNAgent:
+class HDQNAgent(StateArrays):
     """Meta-controller and controller DQNs over ``n_states`` one-hot states and state subgoals."""
+
+    STATE = ("controller", "meta")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, n_states: int, n_actions: int, config: HDQNConfig, seed: int) -> None:
         self.n_states, self.n_actions, self.n_goals = n_states, n_actions, n_states
@@ -235,8 +239,11 @@ class HDQNAgent:
                 return stats
 
 
-class FlatDQNAgent:
+class FlatDQNAgent(StateArrays):
     """The flat baseline: one DQN on one-hot observations, ε annealed linearly per episode."""
+
+    STATE = ("learner",)
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, n_states: int, n_actions: int, config: HDQNConfig, seed: int) -> None:
         self.n_states = n_states

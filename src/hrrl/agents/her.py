@@ -23,6 +23,7 @@ from torch import nn
 
 from hrrl.agents.dqn import DQNConfig, DQNLearner, q_greedy
 from hrrl.core.her_replay import HindsightReplayBuffer
+from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp
 from hrrl.core.replay import Batch
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds
@@ -72,8 +73,11 @@ def _goal_input(obs: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([obs["observation"], obs["desired_goal"]], axis=-1).astype(np.float32)
 
 
-class HERDQNAgent:
+class HERDQNAgent(StateArrays):
     """ε-greedy acting, HER storage and DQN updates for a discrete-action goal environment."""
+
+    STATE = ("learner",)
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, env: gymnasium.Env, config: HERDQNConfig, seed: int) -> None:
         space = env.observation_space

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from hrrl.agents.td3 import TD3Config, TD3Learner, final_goal_evaluation
+from hrrl.core.learner import StateArrays
 from hrrl.core.replay import ReplayBuffer
 from hrrl.core.seeding import make_rng, spawn_seeds
 
@@ -122,8 +123,11 @@ def relabel_goals(
     return candidates[np.arange(len(candidates)), scores.argmax(axis=1)]
 
 
-class HIROAgent:
+class HIROAgent(StateArrays):
     """The manager and worker TD3 learners, their buffers, acting and updates."""
+
+    STATE = ("manager", "worker")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, env: gymnasium.Env, config: HIROConfig, seed: int) -> None:
         space = env.observation_space

@@ -1,5 +1,6 @@
 """MAXQ-Q learning (Dietterich 2000, "Hierarchical Reinforcement Learning with the MAXQ Value
-Function Decomposition", JAIR 13) and the paper's Taxi task graph.
+Function Decomposition", JAIR 13). The task graph it learns on is data
+(:mod:`hrrl.core.task_graph`); the paper's Taxi graph is in :mod:`hrrl.tasks.taxi`.
 
 A task graph has primitive nodes (an env action with a learned expected reward ``V(a, s)``) and
 composite subtasks ``i`` with children, a termination predicate and completion functions
@@ -33,8 +34,20 @@ import gymnasium as gym
 import numpy as np
 
 from hrrl.agents.tabular_q import EpisodeStats
+from hrrl.core.learner import StateArrays
 from hrrl.core.schedules import LinearSchedule
 from hrrl.core.tabular import epsilon_greedy, greedy_action
+from hrrl.core.task_graph import Child, Node, Primitive, Subtask, TaskGraph
+
+__all__ = [
+    "Child",
+    "MaxQConfig",
+    "MaxQLearner",
+    "Node",
+    "Primitive",
+    "Subtask",
+    "TaskGraph",
+]
 
 
 @dataclass(frozen=True)
@@ -51,48 +64,6 @@ class MaxQConfig:
     """Episodes over which ε decays linearly."""
 
 
-@dataclass(frozen=True)
-class Primitive:
-    """A leaf: env action ``action`` whose expected reward is stored at ``value_key(s)``."""
-
-    name: str
-    action: int
-    value_key: Callable[[int], int]
-    n_keys: int
-
-
-@dataclass(frozen=True)
-class Child:
-    """An edge of a subtask: which node it calls in ``s`` and where its completion is stored."""
-
-    name: str
-    node: Callable[[int], int]
-    """State → node id (binds parameters, e.g. Navigate(t) with t read from the state)."""
-    key: Callable[[int], int]
-    """State → index of ``C(parent, s, child)`` (the state abstraction)."""
-    n_keys: int
-
-
-@dataclass(frozen=True)
-class Subtask:
-    """A composite node: children and the predicate that ends it."""
-
-    name: str
-    children: tuple[Child, ...]
-    is_terminal: Callable[[int], bool]
-
-
-Node = Primitive | Subtask
-
-
-@dataclass(frozen=True)
-class TaskGraph:
-    nodes: tuple[Node, ...]
-    """All nodes; node ids are indices into this tuple."""
-    root: int
-    """Id of the root subtask."""
-
-
 @dataclass
 class _Frame:
     """A running subtask on the execution stack and the child it is waiting for."""
@@ -103,8 +74,11 @@ class _Frame:
     child_steps: int = 0
 
 
-class MaxQLearner:
+class MaxQLearner(StateArrays):
     """Tables ``V(a, ·)`` for primitives and ``C(i, ·, child)`` per subtask edge; MAXQ-Q updates."""
+
+    STATE = ("v", "c")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, graph: TaskGraph, config: MaxQConfig) -> None:
         self.graph = graph
@@ -297,104 +271,3 @@ class MaxQLearner:
             state = next_state
             if terminated or truncated:
                 return EpisodeStats(total, steps, bool(terminated))
-
-
-# ----- the Taxi task graph -----
-
-TAXI_LANDMARKS = (0, 4, 20, 23)
-"""Grid cells (row * 5 + col) of the R, G, Y, B locations of gymnasium's Taxi."""
-IN_TAXI = 4
-"""Passenger-location value meaning "in the taxi"."""
-
-
-def taxi_decode(state: int) -> tuple[int, int, int]:
-    """``(taxi cell 0..24, passenger location 0..4, destination 0..3)`` of a Taxi state."""
-    return state // 20, (state // 4) % 5, state % 4
-
-
-def _taxi_cell(s: int) -> int:
-    return s // 20
-
-
-def _taxi_passenger(s: int) -> int:
-    return (s // 4) % 5
-
-
-def _taxi_destination(s: int) -> int:
-    return s % 4
-
-
-def _pickup_class(s: int) -> int:
-    """1 if a pickup is legal (taxi on the waiting passenger), else 0."""
-    passenger = _taxi_passenger(s)
-    return int(passenger != IN_TAXI and _taxi_cell(s) == TAXI_LANDMARKS[passenger])
-
-
-def _putdown_class(s: int) -> int:
-    """0: illegal (−10); 1: passenger left at another landmark (−1); 2: delivered (+20)."""
-    if _taxi_passenger(s) != IN_TAXI or _taxi_cell(s) not in TAXI_LANDMARKS:
-        return 0
-    return 2 if _taxi_cell(s) == TAXI_LANDMARKS[_taxi_destination(s)] else 1
-
-
-def taxi_graph(abstract: bool = True, n_states: int = 500) -> TaskGraph:
-    """Dietterich's Taxi graph: Root → Get/Put; Get → Navigate(passenger), Pickup;
-    Put → Navigate(destination), Putdown; Navigate(t) → North/South/East/West.
-
-    With ``abstract`` the paper's abstractions (max-node irrelevance, leaf irrelevance, result
-    distribution irrelevance, termination): a move's reward is one value; Pickup's two values
-    (legal / illegal) and Putdown's three (gymnasium lets a passenger out at any landmark for −1);
-    Navigate(t) sees the taxi cell; Get's Navigate completion sees the passenger location, its
-    Pickup completion the taxi cell and passenger location; Put likewise with the destination;
-    the Root's Get completion sees passenger location and destination, its Put completion the
-    destination. Without it every table is indexed by the full state.
-    """
-
-    def key(fn: Callable[[int], int], n: int) -> tuple[Callable[[int], int], int]:
-        return (fn, n) if abstract else ((lambda s: s), n_states)
-
-    moves = ("South", "North", "East", "West")
-    nodes: list[Node] = [Primitive(name, a, *key(lambda s: 0, 1)) for a, name in enumerate(moves)]
-    nodes.append(Primitive("Pickup", 4, *key(_pickup_class, 2)))
-    nodes.append(Primitive("Putdown", 5, *key(_putdown_class, 3)))
-    nav0 = len(nodes)
-    for t, cell in enumerate(TAXI_LANDMARKS):
-        children = tuple(
-            Child(moves[a], (lambda s, a=a: a), *key(_taxi_cell, 25)) for a in range(4)
-        )
-        nodes.append(
-            Subtask(f"Navigate({t})", children, lambda s, cell=cell: _taxi_cell(s) == cell)
-        )
-    get_children = (
-        Child("Navigate(passenger)", lambda s: nav0 + _taxi_passenger(s), *key(_taxi_passenger, 4)),
-        Child("Pickup", lambda s: 4, *key(lambda s: _taxi_cell(s) * 4 + _taxi_passenger(s), 100)),
-    )
-    put_children = (
-        Child(
-            "Navigate(destination)",
-            lambda s: nav0 + _taxi_destination(s),
-            *key(_taxi_destination, 4),
-        ),
-        Child(
-            "Putdown", lambda s: 5, *key(lambda s: _taxi_cell(s) * 4 + _taxi_destination(s), 100)
-        ),
-    )
-    get_id, put_id = len(nodes), len(nodes) + 1
-    nodes.append(
-        Subtask(
-            "Get", get_children, lambda s: _taxi_passenger(s) in (IN_TAXI, _taxi_destination(s))
-        )
-    )
-    nodes.append(Subtask("Put", put_children, lambda s: _taxi_passenger(s) != IN_TAXI))
-    root_children = (
-        Child(
-            "Get",
-            lambda s: get_id,
-            *key(lambda s: _taxi_passenger(s) * 4 + _taxi_destination(s), 16),
-        ),
-        Child("Put", lambda s: put_id, *key(_taxi_destination, 4)),
-    )
-    nodes.append(
-        Subtask("Root", root_children, lambda s: _taxi_passenger(s) == _taxi_destination(s))
-    )
-    return TaskGraph(tuple(nodes), root=len(nodes) - 1)

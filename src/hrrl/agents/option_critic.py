@@ -29,6 +29,7 @@ import numpy as np
 
 from hrrl.agents.actor_critic import sample_index, softmax, softmax_logit_step
 from hrrl.agents.options import continuation
+from hrrl.core.learner import StateArrays
 from hrrl.core.tabular import epsilon_greedy, td_update
 
 
@@ -82,8 +83,11 @@ def termination_gradient_step(
     return logit - lr * beta * (1.0 - beta) * (q_option - state_value + reg)
 
 
-class OptionCritic:
+class OptionCritic(StateArrays):
     """Tabular option-critic with call-and-return execution."""
+
+    STATE = ("policy_logits", "termination_logits", "q_omega", "q_u")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(
         self, n_states: int, n_actions: int, config: OptionCriticConfig, rng: np.random.Generator

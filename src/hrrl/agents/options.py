@@ -19,87 +19,45 @@ its config:
 Both bootstrap unless the environment *terminated*; a time-limit *truncation* is never treated as
 termination. Option termination (β), goal termination and truncation are kept separate signals.
 
-:func:`expected_primitive_steps` evaluates a (greedy) policy over options exactly, on a known
-model, as the expected number of primitive steps to the goal under call-and-return execution.
+:class:`Option` and :class:`OptionSet` are data (:mod:`hrrl.core.options`); the exact evaluator of
+a policy over options on a known model (:func:`expected_primitive_steps`) is a solver
+(:mod:`hrrl.solvers.markov_chain`). Both are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
 
+from hrrl.core.learner import StateArrays
+from hrrl.core.options import Option, OptionSet, primitive_options
 from hrrl.core.tabular import epsilon_greedy, q_learning_target, td_update
+from hrrl.solvers.markov_chain import (
+    expected_primitive_steps,
+    greedy_selection,
+    mean_expected_steps,
+)
+
+__all__ = [
+    "EpisodeResult",
+    "Option",
+    "OptionQConfig",
+    "OptionQLearner",
+    "OptionSet",
+    "continuation",
+    "continuation_value",
+    "expected_primitive_steps",
+    "greedy_selection",
+    "intra_option_q_update",
+    "max_available",
+    "mean_expected_steps",
+    "primitive_options",
+    "smdp_q_update",
+]
 
 
-@dataclass(frozen=True)
-class Option:
-    """A Markov option with a deterministic policy over a finite state set."""
-
-    name: str
-    """Label used in reports."""
-    initiation: np.ndarray
-    """Boolean (S,): states where the option may be started."""
-    policy: np.ndarray
-    """Int (S,): the action taken in each state, −1 where the option never acts."""
-    termination: np.ndarray
-    """Float (S,): β(s), the probability of stopping on entering s."""
-
-    @classmethod
-    def primitive(cls, action: int, n_states: int, name: str | None = None) -> Option:
-        """The one-step option of ``action``: available everywhere, always stops (β ≡ 1)."""
-        return cls(
-            name=name or f"a{action}",
-            initiation=np.ones(n_states, dtype=bool),
-            policy=np.full(n_states, action, dtype=np.int64),
-            termination=np.ones(n_states),
-        )
-
-
-class OptionSet:
-    """Options stacked into (S, O) tables, with the lookups the learners need precomputed."""
-
-    def __init__(self, options: Sequence[Option], n_actions: int) -> None:
-        if not options:
-            raise ValueError("an option set needs at least one option")
-        self.options = list(options)
-        self.names = [o.name for o in self.options]
-        self.available = np.stack([o.initiation for o in self.options], axis=1).astype(bool)
-        self.policy = np.stack([o.policy for o in self.options], axis=1).astype(np.int64)
-        self.beta = np.stack([o.termination for o in self.options], axis=1).astype(float)
-        self.n_states, self.n_options = self.available.shape
-        self.n_actions = int(n_actions)
-        self._check()
-        self.available_at = [np.flatnonzero(row) for row in self.available]
-        self.consistent = [
-            [np.flatnonzero(self.policy[s] == a) for a in range(self.n_actions)]
-            for s in range(self.n_states)
-        ]
-
-    def _check(self) -> None:
-        if np.any(self.available & (self.policy < 0)):
-            raise ValueError(
-                "an option must define its action in every state of its initiation set"
-            )
-        if not np.all(self.available.any(axis=1)):
-            raise ValueError("every state needs at least one available option")
-        if np.any((self.beta < 0) | (self.beta > 1)):
-            raise ValueError("termination probabilities must lie in [0, 1]")
-
-    def __len__(self) -> int:
-        return self.n_options
-
-
-def primitive_options(n_states: int, n_actions: int) -> list[Option]:
-    """One primitive option per action: an option set of these alone is flat Q-learning."""
-    return [Option.primitive(a, n_states) for a in range(n_actions)]
-
-
-# -------------------------------------------------------------------------------- update rules
 def max_available(q: np.ndarray, state: int, options: OptionSet) -> float:
     """``max_{o ∈ O(state)} Q(state, o)``: the greedy value over the options available there."""
     return float(np.max(q[state, options.available_at[state]]))
@@ -198,8 +156,11 @@ class EpisodeResult:
     """The environment's time limit cut the episode."""
 
 
-class OptionQLearner:
+class OptionQLearner(StateArrays):
     """ε-greedy call-and-return control over an :class:`OptionSet`, learning Q(s, o)."""
+
+    STATE = ("q",)
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, options: OptionSet, config: OptionQConfig, rng: np.random.Generator) -> None:
         if config.learning not in ("smdp", "intra-option"):
@@ -265,90 +226,3 @@ class OptionQLearner:
     def greedy_selection(self, tol: float = 0.0) -> np.ndarray:
         """(S, O) probabilities of the greedy policy over options: uniform over its ties."""
         return greedy_selection(self.q, self.options, tol)
-
-
-def greedy_selection(q: np.ndarray, options: OptionSet, tol: float = 0.0) -> np.ndarray:
-    """Uniform over the available options within ``tol`` of the best, per state."""
-    masked = np.where(options.available, q, -np.inf)
-    best = masked.max(axis=1, keepdims=True)
-    ties = options.available & (masked >= best - tol)
-    return ties / ties.sum(axis=1, keepdims=True)
-
-
-# ---------------------------------------------------------------------------------- evaluation
-def expected_primitive_steps(
-    dynamics: np.ndarray, goal: np.ndarray, options: OptionSet, selection: np.ndarray
-) -> np.ndarray:
-    """Expected primitive steps to reach ``goal`` from each state, under call-and-return execution.
-
-    ``dynamics[s, a, s']`` are the move probabilities, ``goal`` a boolean (S,) mask of absorbing
-    goal states and ``selection[s, o]`` the probability that the policy over options picks ``o``
-    when a choice is due in ``s``. The process is the Markov chain on (state, running option)
-    pairs: from (s, o) the option's action is taken, s' drawn; the episode ends if s' is a goal,
-    otherwise o continues with probability 1 − β_o(s') and a new option is drawn from
-    ``selection[s']`` with probability β_o(s'). States from which the goal is not reached with
-    probability one get ``inf``; goal states get 0.
-    """
-    S, O = options.n_states, options.n_options
-    pair_id = np.full((S, O), -1, dtype=np.int64)
-    valid = (options.policy >= 0) & ~goal[:, None]
-    pair_id[valid] = np.arange(int(valid.sum()))
-    ps, po = np.nonzero(valid)
-    n = ps.size
-    move = dynamics[ps, options.policy[ps, po], :]  # (n, S)
-    rows, nxt = np.nonzero(move)
-    prob = move[rows, nxt]
-    inside = ~goal[nxt]
-    rows, nxt, prob = rows[inside], nxt[inside], prob[inside]
-    beta = options.beta[nxt, po[rows]]
-    stay = (1.0 - beta) * prob
-    keep = stay > 0
-    stay_cols = pair_id[nxt[keep], po[rows[keep]]]
-    if np.any(stay_cols < 0):
-        raise ValueError("an option continues into a state where it has no action")
-    M_stay = sp.csr_matrix((stay[keep], (rows[keep], stay_cols)), shape=(n, n))
-    switch = sp.csr_matrix((beta * prob, (rows, nxt)), shape=(n, S))
-    sel_s, sel_o = np.nonzero(selection * ~goal[:, None])
-    if np.any(pair_id[sel_s, sel_o] < 0):
-        raise ValueError("the selection picks an option that has no action in that state")
-    choose = sp.csr_matrix((selection[sel_s, sel_o], (sel_s, pair_id[sel_s, sel_o])), shape=(S, n))
-    M = (M_stay + switch @ choose).tocsr()
-    pair_steps = _absorption_times(M)
-    state_steps = np.zeros(S)
-    for s in np.flatnonzero(~goal):
-        chosen = np.flatnonzero(selection[s] > 0)
-        times = pair_steps[pair_id[s, chosen]]
-        state_steps[s] = np.inf if np.any(np.isinf(times)) else selection[s, chosen] @ times
-    return state_steps
-
-
-def _absorption_times(M: sp.csr_matrix) -> np.ndarray:
-    """Expected steps to absorption of the substochastic chain ``M`` (``inf`` where not sure)."""
-    n = M.shape[0]
-    leaks = 1.0 - np.asarray(M.sum(axis=1)).ravel() > 1e-12
-    graph = (M > 0).astype(np.int8).tocsr()
-    reaches_goal = _backward_closure(graph, leaks)
-    can_fail = _backward_closure(graph, ~reaches_goal)
-    finite = ~can_fail
-    times = np.full(n, np.inf)
-    if finite.any():
-        idx = np.flatnonzero(finite)
-        sub = M[idx][:, idx]
-        system = sp.identity(idx.size, format="csc") - sub.tocsc()
-        times[idx] = np.atleast_1d(spsolve(system, np.ones(idx.size)))
-    return times
-
-
-def _backward_closure(graph: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray:
-    """States with a path (in ``graph``) to some state of ``seeds``, the seeds included."""
-    reached = seeds.copy()
-    while True:
-        grown = reached | (graph @ reached.astype(np.int8) > 0)
-        if np.array_equal(grown, reached):
-            return reached
-        reached = grown
-
-
-def mean_expected_steps(steps: np.ndarray, starts: np.ndarray) -> float:
-    """The mean of ``steps`` over the start states ``starts`` (a boolean mask)."""
-    return float(np.mean(steps[starts]))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
+from hrrl.core.learner import StateArrays
 from hrrl.core.schedules import LinearSchedule
 from hrrl.core.tabular import epsilon_greedy, greedy_action, q_learning_target, td_update
 
@@ -54,8 +55,11 @@ def discrete_sizes(env: gym.Env) -> tuple[int, int]:
     return int(obs_space.n), int(act_space.n)
 
 
-class TabularQLearner:
+class TabularQLearner(StateArrays):
     """A Q-table with ε-greedy acting and one-step Q-learning updates."""
+
+    STATE = ("q",)
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, n_states: int, n_actions: int, config: TabularQConfig) -> None:
         self.config = config

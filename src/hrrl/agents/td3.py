@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp, soft_update
 from hrrl.core.replay import Batch, ReplayBuffer
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
@@ -107,8 +108,11 @@ def td3_targets(
         return reward + gamma * (1.0 - terminated) * torch.minimum(q1, q2)
 
 
-class TD3Learner:
+class TD3Learner(StateArrays):
     """Actor, twin critics, their targets and optimizers; ``update(batch)`` is one TD3 step."""
+
+    STATE = ("actor", "critics", "actor_target", "critic_targets")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(
         self, obs_dim: int, low: np.ndarray, high: np.ndarray, config: TD3Config, seed: int

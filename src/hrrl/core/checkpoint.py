@@ -191,7 +191,7 @@ def _one_line(exc: BaseException) -> str:
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """A numpy Generator's state as JSON-safe data."""
-    return rng.bit_generator.state
+    return dict(rng.bit_generator.state)
 
 
 def restore_rng(state: Mapping[str, Any]) -> np.random.Generator:

@@ -32,7 +32,8 @@ def mlp(
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
     """Polyak averaging: ``target ← (1 − tau)·target + tau·source`` (``tau = 1``: hard copy)."""
     with torch.no_grad():
-        targets, sources = list(target.parameters()), list(source.parameters())
+        targets: list[torch.Tensor] = list(target.parameters())
+        sources: list[torch.Tensor] = list(source.parameters())
         if len(targets) != len(sources):
             raise ValueError("target and source have different parameter lists")
         torch._foreach_lerp_(targets, sources, tau)

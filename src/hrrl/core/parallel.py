@@ -3,7 +3,7 @@
 Each job is a picklable top-level function and its keyword arguments; results come back in job
 order, so the same seeds give the same results whichever way they ran. With ``cache_dir`` every
 finished job's JSON result is stored under its key, and a rerun skips the jobs already done
-(interrupt and rerun = resume).
+(interrupt and rerun = resume); a cached run returns the JSON values, fresh or resumed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hrrl.core.atomic import atomic_write_json
 from hrrl.core.progress import advance, progress_bar
@@ -61,9 +61,12 @@ def run_jobs(
     todo = [job for job in jobs if job.key not in results]
 
     def done(job: Job, value: Any) -> None:
-        results[job.key] = value
         if cache is not None:
-            atomic_write_json(cache / f"{job.key}.json", value)
+            # what the cache holds, so a resumed run sees exactly what a fresh one saw
+            path = cache / f"{job.key}.json"
+            atomic_write_json(path, value)
+            value = json.loads(path.read_text())
+        results[job.key] = value
 
     with progress_bar(description, total=len(jobs)) as bar:
         advance(bar, len(jobs) - len(todo))
@@ -84,13 +87,14 @@ def run_jobs(
     return [results[key] for key in keys]
 
 
-def run_grouped(
-    labelled: Sequence[tuple[Hashable, Job]], **run_kwargs: Any
-) -> dict[Hashable, list[Any]]:
+L = TypeVar("L", bound=Hashable)
+
+
+def run_grouped(labelled: Sequence[tuple[L, Job]], **run_kwargs: Any) -> dict[L, list[Any]]:
     """Run ``(label, job)`` pairs with :func:`run_jobs`; results grouped by label, each group in
     job order (e.g. one result per seed for a ``(method, size)`` label)."""
     results = run_jobs([job for _, job in labelled], **run_kwargs)
-    grouped: dict[Hashable, list[Any]] = {}
+    grouped: dict[L, list[Any]] = {}
     for (label, _), result in zip(labelled, results, strict=True):
         grouped.setdefault(label, []).append(result)
     return grouped

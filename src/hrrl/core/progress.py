@@ -18,6 +18,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -88,6 +89,6 @@ def advance(bar: Progress | LineProgress | None, steps: int = 1, status: str | N
     if task.total is not None:
         steps = max(0, min(steps, int(task.total - task.completed)))
     if status is None:
-        bar.advance(0, steps)
+        bar.advance(TaskID(0), steps)
     else:
-        bar.update(0, advance=steps, status=status)
+        bar.update(TaskID(0), advance=steps, status=status)

@@ -7,6 +7,7 @@ installed, so ``gymnasium.make`` never points at a missing class.
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 
 import gymnasium
 
@@ -29,7 +30,7 @@ _POINT_MANIP_TASKS = [
 ]
 """hrrl/PointManip-<task>-v0: the 10 training and 5 test tasks of :mod:`hrrl.envs.point_manip`."""
 
-_ENVS = {
+_ENVS: dict[str, tuple[str, str, dict[str, Any]]] = {
     # id: (module, class, extra registration kwargs)
     "hrrl/NumberLine-v0": ("hrrl.envs.numberline", "NumberLineEnv", {}),
     "hrrl/FourRooms-v0": ("hrrl.envs.four_rooms", "FourRoomsEnv", {}),

@@ -148,6 +148,18 @@ def classify(
     ).astype(np.int8)
 
 
+def outcome_of(problem: Problem, position: int) -> int:
+    """:func:`classify` for one landing on ``position`` of ``problem`` (scalar form)."""
+    return int(
+        classify(
+            np.array([position], dtype=np.int64),
+            np.array([problem.target], dtype=np.int64),
+            np.array([direction(problem)], dtype=np.int64),
+            np.array([position in problem.forbidden]),
+        )[0]
+    )
+
+
 @dataclass(frozen=True)
 class StepResult:
     new: np.ndarray

@@ -42,7 +42,7 @@ class _LazyProblems(Sequence[Problem]):
 
     def __getitem__(self, i: int) -> Problem:  # type: ignore[override]
         if isinstance(i, slice):
-            return [self._env.problem(j) for j in range(self._env.num_envs)[i]]  # type: ignore[return-value]
+            return [self._env.problem(j) for j in range(self._env.num_envs)[i]]
         if i < 0:
             i += self._env.num_envs
         return self._env.problem(int(i))

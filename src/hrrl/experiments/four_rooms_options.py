@@ -18,32 +18,27 @@ optimum over options.
 from __future__ import annotations
 
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hrrl.agents.options import (
-    Option,
     OptionQConfig,
     OptionQLearner,
     OptionSet,
     expected_primitive_steps,
-    greedy_selection,
     mean_expected_steps,
     primitive_options,
 )
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
-from hrrl.envs.four_rooms import EAST_HALLWAY, MOVES, ROOMS, Cell, FourRoomsEnv, room_hallways
+from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
 from hrrl.experiments.base import Experiment, ExperimentContext
-from hrrl.solvers.value_iteration import value_iteration
+from hrrl.tasks.four_rooms import GOALS, hallway_options, optimal_expected_steps
 
-GOALS: dict[str, Cell] = {"G1": EAST_HALLWAY, "G2": (9, 10)}
-"""G1 is the east hallway; G2 a cell inside the lower-right room (our choice of cell)."""
 METHODS = ("flat-Q", "SMDP-Q", "intra-option-Q")
 """Flat Q-learning, SMDP Q-learning and intra-option Q-learning (both over options + primitives)."""
 NEAR_OPTIMAL = 1.10
@@ -55,52 +50,6 @@ PUBLISHED_SPEEDUP = "3–5×"
 EARLY = 100
 """Training episodes averaged for the early steps-per-episode comparison."""
 BASE_SEED = 20260411
-
-
-# ------------------------------------------------------------------------------ hallway options
-def hallway_options(env: FourRoomsEnv) -> list[Option]:
-    """The 8 hallway options: for each room, one option to each of its two hallways.
-
-    Initiation set: the room's cells and its other hallway. Policy: the action minimising the
-    expected shortest-path distance (within the room and its hallways) to the target hallway after
-    one step of the true dynamics. Termination: β = 0 in the initiation set, 1 everywhere else
-    (the target hallway and any cell outside the room).
-    """
-    dynamics = env.dynamics()
-    options = []
-    for room in ROOMS:
-        for target in room_hallways(room):
-            options.append(_hallway_option(env, dynamics, room, target))
-    return options
-
-
-def _hallway_option(env: FourRoomsEnv, dynamics: np.ndarray, room: str, target: Cell) -> Option:
-    region = {env.index[c] for c in ROOMS[room] + room_hallways(room)}
-    goal = env.index[target]
-    distance = _region_distances(env, region, goal)
-    initiation = np.zeros(env.n_states, dtype=bool)
-    initiation[sorted(region - {goal})] = True
-    expected = dynamics @ distance  # (S, A): expected distance after one step
-    policy = np.where(initiation, np.argmin(expected, axis=1), -1)
-    termination = np.where(initiation, 0.0, 1.0)
-    return Option(f"{room}→{target}", initiation, policy, termination)
-
-
-def _region_distances(env: FourRoomsEnv, region: set[int], goal: int) -> np.ndarray:
-    """Shortest-path lengths to ``goal`` moving only inside ``region`` (large outside it)."""
-    far = 10.0 * env.n_states
-    distance = np.full(env.n_states, far)
-    distance[goal] = 0.0
-    queue = deque([goal])
-    while queue:
-        s = queue.popleft()
-        r, c = env.cells[s]
-        for dr, dc in MOVES:
-            nxt = env.index.get((r + dr, c + dc))
-            if nxt is not None and nxt in region and distance[nxt] == far:
-                distance[nxt] = distance[s] + 1
-                queue.append(nxt)
-    return distance
 
 
 def option_set(method: str, env: FourRoomsEnv) -> OptionSet:
@@ -117,16 +66,6 @@ def learner_config(method: str, alpha: float, epsilon: float) -> OptionQConfig:
 
 
 # ------------------------------------------------------------------------------------ evaluation
-def optimal_expected_steps(env: FourRoomsEnv) -> float:
-    """Expected steps of the optimal primitive policy (value iteration, γ = 0.9, ties uniform)."""
-    model = env.tabular_model()
-    _, q_star = value_iteration(model, GAMMA)
-    flat = OptionSet(primitive_options(env.n_states, len(MOVES)), len(MOVES))
-    selection = greedy_selection(q_star, flat, tol=1e-9)
-    steps = expected_primitive_steps(env.dynamics(), model.terminal, flat, selection)
-    return mean_expected_steps(steps, ~model.terminal)
-
-
 def greedy_expected_steps(
     learner: OptionQLearner, env: FourRoomsEnv, dynamics: np.ndarray
 ) -> float:
@@ -143,7 +82,7 @@ def run_trial(
     rng = make_rng(seed)
     env = FourRoomsEnv(goal=GOALS[goal])
     dynamics = env.dynamics()
-    optimum = optimal_expected_steps(env)
+    optimum = optimal_expected_steps(env, GAMMA)
     learner = OptionQLearner(option_set(method, env), learner_config(method, alpha, epsilon), rng)
     eval_episodes: list[int] = []
     eval_steps: list[float] = []
@@ -207,7 +146,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         for m in METHODS
         for i, s in enumerate(seeds)
     ]
-    results = run_jobs(jobs, workers=ctx.workers, description="four-rooms-options")
+    results = ctx.run_jobs(jobs, description="four-rooms-options")
     for job, result in zip(jobs, results, strict=True):
         result["alpha"] = job.kwargs["alpha"]
     main = [r for r in results if r["alpha"] == protocol["alpha"]]
@@ -231,7 +170,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         _early_steps_section(main, ctx.seeds),
         _note(near, rough, early),
         "## Learning curves\n\n" + "\n\n".join(f"![{p}]({p})" for p in plots),
-        f"## Run time\n\n{elapsed:.0f} s with {ctx.workers} worker processes.",
+        ctx.run_time_section(elapsed),
     ]
     write_report(
         ctx.out / "REPORT.md",

@@ -16,7 +16,6 @@ evaluated exactly).
 
 from __future__ import annotations
 
-import itertools
 import time
 from typing import Any
 
@@ -24,17 +23,13 @@ import numpy as np
 
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
-from hrrl.core.parallel import Job, run_jobs
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
-from hrrl.envs.chain import StochasticChainEnv, augmented_index, augmented_model
+from hrrl.envs.chain import StochasticChainEnv
 from hrrl.experiments.base import Experiment, ExperimentContext
-from hrrl.solvers.value_iteration import TabularModel, value_iteration
+from hrrl.tasks.chain import HORIZON, N_STATES, optimal_values
 
-N_STATES = 6
-START = 2
-HORIZON = 100
 EVAL_EPISODES = 500
 METHODS = ("hdqn", "dqn", "q_learning")
 LABELS = {"hdqn": "h-DQN", "dqn": "flat DQN", "q_learning": "flat Q-learning (tabular)"}
@@ -47,41 +42,6 @@ def episodes(quick: bool) -> int:
 
 def _config(quick: bool) -> HDQNConfig:
     return HDQNConfig(epsilon_decay_episodes=episodes(quick) // 2)
-
-
-# ----- the reference values -----
-
-
-def finite_horizon_values(model: TabularModel, policy: np.ndarray, horizon: int) -> np.ndarray:
-    """Expected undiscounted return over ``horizon`` steps of a deterministic policy."""
-    idx = np.arange(model.P.shape[0])
-    P, r = model.P[idx, policy], model.expected_reward[idx, policy]
-    v = np.zeros(len(idx))
-    for _ in range(horizon):
-        v = np.where(model.terminal, 0.0, r + P @ v)
-    return v
-
-
-def optimal_values(horizon: int = HORIZON) -> dict[str, float]:
-    """Start-state values: optimal (infinite and finite horizon) and best position-only policy."""
-    model = augmented_model(N_STATES)
-    start = augmented_index(START, False, N_STATES)
-    v_inf, q = value_iteration(model, gamma=1.0)
-    optimal_h = finite_horizon_values(model, np.argmax(q, axis=1), horizon)[start]
-    best_memoryless = max(
-        finite_horizon_values(model, _lift(np.array(actions)), horizon)[start]
-        for actions in itertools.product((0, 1), repeat=N_STATES)
-    )
-    return {
-        "optimal_infinite_horizon": float(v_inf[start]),
-        "optimal_horizon": float(optimal_h),
-        "best_position_only_policy": float(best_memoryless),
-    }
-
-
-def _lift(position_policy: np.ndarray) -> np.ndarray:
-    """A policy on positions (obs 0..5) as a policy on (position, visited) states."""
-    return np.concatenate([position_policy, position_policy])
 
 
 # ----- one run -----
@@ -227,13 +187,9 @@ NOTES = """## Notes
 def run(ctx: ExperimentContext) -> dict[str, Any]:
     started = time.perf_counter()
     refs = optimal_values()
-    seeds = spawn_seeds(3000, ctx.seeds)
-    jobs = [
-        Job(f"{method}-{i}", run_one, {"method": method, "seed": seed, "quick": ctx.quick})
-        for method in METHODS
-        for i, seed in enumerate(seeds)
-    ]
-    runs = run_jobs(jobs, workers=ctx.workers, description="hdqn-chain")
+    settings = [(m, {"method": m, "quick": ctx.quick}) for m in METHODS]
+    grouped = ctx.sweep(run_one, 3000, settings, description="hdqn-chain")
+    runs = [run for method in METHODS for run in grouped[method]]
     summary = _summary(runs)
     _plot(runs, refs, ctx.out / "training_curves.png")
     rows = [

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from hrrl.agents.her import HERDQNConfig, train_her_dqn
-from hrrl.core.parallel import Job, run_jobs
-from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
+from hrrl.core.parallel import Job
+from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
 from hrrl.envs.bitflip import BitFlipEnv
@@ -223,7 +223,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     seeds = spawn_seeds(BASE_SEED, ctx.seeds)
     labelled = _jobs(protocol, seeds)
     jobs = [job for _, _, job in labelled]
-    results = run_jobs(jobs, workers=ctx.workers, description="her-bitflip")
+    results = ctx.run_jobs(jobs, description="her-bitflip")
     table = _summary([(m, n) for m, n, _ in labelled], results)
     bits = protocol["bits"]
     plot = _plot(table, bits, ctx.out)
@@ -243,7 +243,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "## Wall time\n\n" + _time_table(table, bits),
         _note(table, bits, ctx.quick),
         f"## Learning curves (ours)\n\n![success curves]({plot})",
-        f"## Run time\n\n{elapsed:.0f} s with {ctx.workers} worker processes; {load_note()}",
+        ctx.run_time_section(elapsed),
     ]
     write_report(ctx.out / "REPORT.md", "UVFA + HER on bit flipping", ctx.command, sections)
     return {

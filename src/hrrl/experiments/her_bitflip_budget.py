@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from hrrl.core.parallel import Job, run_grouped
-from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
+from hrrl.core.parallel import Job
+from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
 from hrrl.experiments.base import Experiment, ExperimentContext
@@ -111,9 +111,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     protocol = _protocol(ctx.quick)
     seeds = spawn_seeds(BASE_SEED, ctx.seeds)
     labelled = _jobs(protocol, seeds)
-    runs = run_grouped(
-        [((m, n), job) for m, n, job in labelled], workers=ctx.workers, description="her-budget"
-    )
+    runs = ctx.run_grouped([((m, n), job) for m, n, job in labelled], description="her-budget")
     multiples = [m for m in BUDGET_MULTIPLES if m <= protocol["max_multiple"]]
     plot = _plot(runs, ctx.out)
     elapsed = time.perf_counter() - started
@@ -131,7 +129,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "## Success against the training budget\n\n" + _table(runs, multiples),
         _notes(runs, multiples, ctx.quick),
         f"## Curves\n\n![success against budget]({plot})",
-        f"## Run time\n\n{elapsed:.0f} s with {ctx.workers} worker processes; {load_note()}",
+        ctx.run_time_section(elapsed),
     ]
     title = "Bit flipping: success against the training budget"
     write_report(ctx.out / "REPORT.md", title, ctx.command, sections)

@@ -23,17 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from hrrl.agents.hiro import HIROConfig, train_hiro
 from hrrl.agents.td3 import TD3Config, train_goal_td3
-from hrrl.core.parallel import Job, run_grouped
-from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
+from hrrl.core.parallel import Job
+from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
-from hrrl.envs.point_maze import PointMazeEnv, inside_wall
+from hrrl.envs.point_maze import PointMazeEnv
 from hrrl.experiments.base import Experiment, ExperimentContext
+from hrrl.tasks.point_maze import cell_index as _cell
+from hrrl.tasks.point_maze import closest_approach, geodesic_distance_map
 
 METHODS = ("flat TD3", "manager–worker", "HIRO")
 """Flat TD3; manager–worker without relabelling; manager–worker with HIRO relabelling."""
@@ -80,44 +80,6 @@ def run_method(method: str, seed: int, steps: int, eval_every: int) -> dict[str,
             _make_train_env, config, seed, steps, eval_every, EVAL_EPISODES, _make_env
         )
     return {**result, "wall_s": time.perf_counter() - started}
-
-
-def geodesic_distance_map(env: PointMazeEnv, resolution: float = 0.1) -> np.ndarray:
-    """Shortest free-space distance from every grid cell centre to the goal (``inf`` in walls)."""
-    cells = round(env.size / resolution)
-    centres = (np.arange(cells) + 0.5) * resolution
-    free = np.array([[not inside_wall(np.array([x, y]), env.walls) for y in centres]
-                     for x in centres])  # fmt: skip
-    index = np.arange(cells * cells).reshape(cells, cells)
-    rows, cols, weights = [], [], []
-    for i in range(cells):
-        for j in range(cells):
-            for di, dj in ((1, 0), (0, 1), (1, 1), (1, -1)):
-                ni, nj = i + di, j + dj
-                if 0 <= ni < cells and 0 <= nj < cells and free[i, j] and free[ni, nj]:
-                    rows.append(index[i, j])
-                    cols.append(index[ni, nj])
-                    weights.append(resolution * np.hypot(di, dj))
-    graph = coo_matrix((weights, (rows, cols)), shape=(cells * cells, cells * cells)).tocsr()
-    goal_cell = index[_cell(env.goal[0], resolution, cells), _cell(env.goal[1], resolution, cells)]
-    return dijkstra(graph, directed=False, indices=goal_cell).reshape(cells, cells)
-
-
-def _cell(coordinate: float, resolution: float, cells: int) -> int:
-    return int(min(cells - 1, max(0, coordinate // resolution)))
-
-
-def closest_approach(traces: list[list[list[float]]], distances: np.ndarray) -> float:
-    """Mean over episodes of the smallest geodesic distance to the goal along the trajectory."""
-    cells = distances.shape[0]
-    resolution = 4.0 / cells
-    best = []
-    for trace in traces:
-        points = np.asarray(trace)
-        ix = np.clip((points[:, 0] // resolution).astype(int), 0, cells - 1)
-        iy = np.clip((points[:, 1] // resolution).astype(int), 0, cells - 1)
-        best.append(float(np.min(distances[ix, iy])))
-    return float(np.mean(best))
 
 
 def _jobs(protocol: dict[str, Any], seeds: list[int]) -> list[tuple[str, Job]]:
@@ -251,7 +213,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     protocol = _protocol(ctx.quick)
     seeds = spawn_seeds(BASE_SEED, ctx.seeds)
     labelled = _jobs(protocol, seeds)
-    grouped = run_grouped(labelled, workers=ctx.workers, description="hiro-maze")
+    grouped = ctx.run_grouped(labelled, description="hiro-maze")
     by_method: dict[str, list[dict[str, Any]]] = {m: grouped[m] for m in METHODS}
     distances = geodesic_distance_map(_make_env())
     start_distance = float(distances[_cell(0.5, 0.1, 40), _cell(0.5, 0.1, 40)])
@@ -300,7 +262,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "## Results at the end of training\n\n" + table,
         _note(success, ctx.quick, protocol["steps"]),
         f"## Plots\n\n![success curves]({curves})\n\n![trajectories]({paths})",
-        f"## Run time\n\n{elapsed:.0f} s with {ctx.workers} worker processes; {load_note()}",
+        ctx.run_time_section(elapsed),
     ]
     write_report(ctx.out / "REPORT.md", "HIRO on a 2-D point maze", ctx.command, sections)
     return {

@@ -24,7 +24,7 @@ from hrrl.agents.maml import (
     train_maml,
     train_pretrained,
 )
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
@@ -109,7 +109,7 @@ def run_protocol(
         for i, s in enumerate(seeds)
         for method in protocol.methods
     ]
-    results = run_jobs(jobs, workers=ctx.workers, description=ctx.out.name)
+    results = ctx.run_jobs(jobs, description=ctx.out.name)
     return {m: [r for r in results if r["method"] == m] for m in protocol.methods}
 
 

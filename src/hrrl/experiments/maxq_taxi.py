@@ -22,29 +22,33 @@ upper bound reported beside it).
 from __future__ import annotations
 
 import time
-from collections import deque
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from scipy import sparse
 
-from hrrl.agents.maxq import MaxQConfig, MaxQLearner, taxi_decode, taxi_graph
+from hrrl.agents.maxq import MaxQConfig, MaxQLearner
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.schedules import ExponentialSchedule
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import MeanCI, mean_ci
 from hrrl.experiments.base import Experiment, ExperimentContext
-from hrrl.solvers.value_iteration import TabularModel, value_iteration
+from hrrl.tasks.taxi import (
+    N_ACTIONS,
+    N_OBS,
+    TAXI_ID,
+    Reference,
+    TaxiModel,
+    flat_return,
+    maxq_return,
+    reference,
+    taxi_graph,
+    taxi_model,
+)
 
-TAXI_ID = "Taxi-v4"
-N_OBS = 500
-N_ACTIONS = 6
-HORIZON = 200
 VARIANTS: dict[str, dict[str, bool]] = {
     "deterministic": {},
     "stochastic": {"is_rainy": True, "fickle_passenger": True},
@@ -56,9 +60,6 @@ METHOD_LABELS = {
     "flat_q": "flat Q-learning",
 }
 PAPER_VALUES = {"maxq": 632, "maxq_no_abstraction": 14000, "flat_q": 3000}
-
-Outcome = tuple[float, int, float, bool]
-"""``(probability, next model state, reward, terminated)``."""
 
 
 @dataclass(frozen=True)
@@ -93,173 +94,6 @@ def alpha_schedule(proto: TaxiProtocol) -> ExponentialSchedule:
     """α per episode: ``alpha`` decaying geometrically to ``alpha_end`` at the last episode."""
     decay = (proto.alpha_end / proto.alpha) ** (1.0 / max(proto.episodes - 1, 1))
     return ExponentialSchedule(proto.alpha, proto.alpha_end, decay)
-
-
-# ----- the model: gymnasium's P plus the hidden fickle-passenger flag -----
-
-
-@dataclass(frozen=True)
-class TaxiModel:
-    """Model states, their transitions per action, what the agent observes, where episodes start."""
-
-    transitions: list[list[list[Outcome]]]
-    """``transitions[m][a]``: outcomes of action ``a`` in model state ``m``."""
-    start: list[tuple[float, int]]
-    """``(probability, model state)`` of the start distribution."""
-    n_obs: int
-    """Observations are ``m % n_obs``."""
-
-
-def _fickle_outcomes(obs: int, outcomes: list[tuple]) -> list[Outcome]:
-    """Outcomes of a model state whose hidden flag says the destination will change on the first
-    move with the passenger aboard (gymnasium ``TaxiEnv.step``); the flag clears when it does."""
-    cell, passenger, dest = taxi_decode(obs)
-    result: list[Outcome] = []
-    for prob, nxt, reward, done in outcomes:
-        next_cell, next_passenger, _ = taxi_decode(nxt)
-        if passenger == 4 and next_cell != cell:
-            others = [d for d in range(4) if d != dest]
-            for new_dest in others:
-                moved = (next_cell * 5 + next_passenger) * 4 + new_dest
-                result.append((prob / len(others), moved, reward, done))
-        else:
-            result.append((prob, nxt + N_OBS, reward, done))
-    return result
-
-
-def taxi_model(env: gym.Env) -> TaxiModel:
-    """The exact model of a gymnasium Taxi env (with its fickle flag as hidden state if on)."""
-    taxi = env.unwrapped
-    P = taxi.P  # type: ignore[attr-defined]
-    d0 = taxi.initial_state_distrib  # type: ignore[attr-defined]
-    base = [[list(P[s][a]) for a in range(N_ACTIONS)] for s in range(N_OBS)]
-    if not taxi.fickle_passenger:  # type: ignore[attr-defined]
-        start = [(float(p), s) for s, p in enumerate(d0) if p > 0]
-        return TaxiModel(base, start, N_OBS)
-    q = float(taxi.fickle_probability)  # type: ignore[attr-defined]
-    flagged = [[_fickle_outcomes(s, base[s][a]) for a in range(N_ACTIONS)] for s in range(N_OBS)]
-    start = [(float(p) * (1 - q), s) for s, p in enumerate(d0) if p > 0]
-    start += [(float(p) * q, s + N_OBS) for s, p in enumerate(d0) if p > 0]
-    return TaxiModel(base + flagged, start, N_OBS)
-
-
-def exact_return(
-    model: TaxiModel,
-    act: Callable[[int, Hashable], tuple[int, Hashable]],
-    advance: Callable[[Hashable, int, bool], Hashable],
-    memory0: Hashable,
-    horizon: int = HORIZON,
-) -> float:
-    """Expected return over ``horizon`` steps of a deterministic policy with memory.
-
-    ``act(obs, memory) -> (action, memory while acting)``, ``advance(memory, next_obs,
-    terminated) -> memory``. The reachable ``(model state, memory)`` pairs are enumerated and the
-    finite-horizon Bellman expectation equation iterated on them (sparse).
-    """
-    index: dict[tuple[int, Hashable], int] = {}
-    queue: deque[tuple[int, Hashable]] = deque()
-
-    def node(key: tuple[int, Hashable]) -> int:
-        if key not in index:
-            index[key] = len(index)
-            queue.append(key)
-        return index[key]
-
-    start = [(p, node((m, memory0))) for p, m in model.start]
-    rows, cols, probs, rewards = [], [], [], []
-    while queue:
-        m, memory = queue.popleft()
-        i = index[(m, memory)]
-        action, running = act(m % model.n_obs, memory)
-        expected = 0.0
-        for p, nxt, reward, done in model.transitions[m][action]:
-            expected += p * reward
-            if not done:
-                j = node((nxt, advance(running, nxt % model.n_obs, False)))
-                rows.append(i)
-                cols.append(j)
-                probs.append(p)
-        rewards.append((i, expected))
-    n = len(index)
-    P = sparse.csr_matrix((probs, (rows, cols)), shape=(n, n))
-    r = np.zeros(n)
-    for i, value in rewards:
-        r[i] = value
-    v = np.zeros(n)
-    for _ in range(horizon):
-        v_next = r + P @ v
-        if np.max(np.abs(v_next - v)) < 1e-12:
-            v = v_next
-            break
-        v = v_next
-    return float(sum(p * v[i] for p, i in start))
-
-
-def flat_return(model: TaxiModel, policy: np.ndarray) -> float:
-    """Exact return of a stationary policy on observations."""
-    return exact_return(model, lambda obs, _m: (int(policy[obs]), None), lambda *_: None, None)
-
-
-def maxq_return(
-    learner: MaxQLearner, model: TaxiModel, rng: np.random.Generator, polling: bool = False
-) -> float:
-    """Exact return of MAXQ's greedy policy (ties broken once per (node, obs)): hierarchical
-    execution (children run until they terminate) or, with ``polling``, hierarchical greedy
-    execution that re-descends from the root at every step (Dietterich 2000, section 6)."""
-    cache: dict[tuple[int, int], int] = {}
-
-    def choose(node: int, obs: int) -> int:
-        if (node, obs) not in cache:
-            cache[(node, obs)] = learner.greedy_child(node, obs, rng)
-        return cache[(node, obs)]
-
-    def act(obs: int, stack: Hashable) -> tuple[int, Hashable]:
-        assert isinstance(stack, tuple)
-        return learner.descend(stack, obs, choose)
-
-    def advance(stack: Hashable, obs: int, terminated: bool) -> Hashable:
-        assert isinstance(stack, tuple)
-        return (learner.graph.root,) if polling else learner.unwind(stack, obs, terminated)
-
-    return exact_return(model, act, advance, (learner.graph.root,))
-
-
-@dataclass(frozen=True)
-class Reference:
-    optimal_return: float
-    """Return of value iteration's policy on the true model (the convergence reference)."""
-    upper_bound: float
-    """Optimum when the hidden fickle flag is visible (equals the above when there is none)."""
-
-
-def reference(env: gym.Env) -> Reference:
-    """Value iteration (γ = 1) on gymnasium's ``P``; for the fickle variant also on the flagged
-    model, whose optimum bounds what any observation-based policy can reach."""
-    model = taxi_model(env)
-    tabular = TabularModel.from_gymnasium_P(env.unwrapped.P, N_OBS, N_ACTIONS)  # type: ignore[attr-defined]
-    _, q = value_iteration(tabular, gamma=1.0)
-    optimal = flat_return(model, np.argmax(q[:N_OBS], axis=1))
-    if len(model.transitions) == N_OBS:
-        return Reference(optimal, optimal)
-    flagged = _dense_model(model)
-    v_flag, _q_flag = value_iteration(flagged, gamma=1.0)
-    upper = float(sum(p * v_flag[m] for p, m in model.start))
-    return Reference(optimal, upper)
-
-
-def _dense_model(model: TaxiModel) -> TabularModel:
-    n = len(model.transitions)
-    P = np.zeros((n + 1, N_ACTIONS, n + 1))
-    R = np.zeros((n + 1, N_ACTIONS))
-    for m, row in enumerate(model.transitions):
-        for a, outcomes in enumerate(row):
-            for p, nxt, reward, done in outcomes:
-                P[m, a, n if done else nxt] += p
-                R[m, a] += p * reward
-    P[n, :, n] = 1.0
-    terminal = np.zeros(n + 1, dtype=bool)
-    terminal[n] = True
-    return TabularModel(P, R, terminal)
 
 
 # ----- one run -----
@@ -536,7 +370,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         for method in methods(ctx.quick)
         for i, seed in enumerate(seeds)
     ]
-    runs = run_jobs(jobs, workers=ctx.workers, description="maxq-taxi")
+    runs = ctx.run_jobs(jobs, description="maxq-taxi")
     summaries = {v: _summaries(runs, v) for v in VARIANTS}
     for variant in VARIANTS:
         _plot(runs, variant, refs[variant].optimal_return, ctx.out / f"curves_{variant}.png")

@@ -16,7 +16,7 @@ import numpy as np
 
 from hrrl.agents.actor_critic import ActorCritic, ActorCriticConfig, Sarsa, SarsaConfig
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
-from hrrl.core.parallel import Job, run_jobs
+from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
@@ -92,7 +92,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         for i, s in enumerate(seeds)
         for m in METHODS
     ]
-    trials = run_jobs(jobs, workers=ctx.workers, description="option-critic")
+    trials = ctx.run_jobs(jobs, description="option-critic")
     switch = protocol["episodes_before"]
     windows = {
         "last_100_before_switch": (switch - WINDOW, switch),
@@ -236,7 +236,7 @@ def _sections(
         f"{tuple(first_oc['new_goal'])}). {_termination_note(first_oc)}\n\n"
         f"![terminations at the switch]({plots[1]})\n\n![terminations at the end]({plots[2]})"
     )
-    timing = f"## Run time\n\n{elapsed:.0f} s with {ctx.workers} worker processes."
+    timing = ctx.run_time_section(elapsed)
     return [setup, results, note, figures, timing]
 
 

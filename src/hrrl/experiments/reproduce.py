@@ -28,6 +28,7 @@ from typing import Any
 from scipy import stats
 
 from hrrl.core.atomic import atomic_write_text
+from hrrl.core.lock import run_lock
 from hrrl.core.parallel import Job, run_jobs
 from hrrl.core.report import machine_line, markdown_table, write_report
 from hrrl.experiments import reproduce_plots as plots
@@ -166,9 +167,12 @@ def make_jobs(plan: ReproducePlan, out: Path, problems: Sequence[Problem]) -> li
 def reproduce(
     *, out: Path, quick: bool, seeds: int | None, ray_address: str | None, workers: int = 2
 ) -> Path:
-    """Train, evaluate and report every method; returns the path of ``OUT/REPORT.md``."""
+    """Train, evaluate and report every method; returns the path of ``OUT/REPORT.md``.
+
+    ``out`` is locked for the run (:func:`hrrl.core.lock.run_lock`), like every experiment's."""
     out = Path(out)
-    return run_plan(plan_for(quick, seeds, out), out, workers=workers, ray_address=ray_address)
+    with run_lock(out, what="reproduction"):
+        return run_plan(plan_for(quick, seeds, out), out, workers=workers, ray_address=ray_address)
 
 
 def run_plan(

@@ -19,7 +19,6 @@ from typing import Any
 from hrrl.evaluation import evaluate
 from hrrl.policies import GreedyPolicy, NumberLinePolicy, RandomPolicy
 from hrrl.problem import Problem
-from hrrl.suites.jsonl import ParsedLine
 
 
 @dataclass(frozen=True)
@@ -218,13 +217,13 @@ def run_method(
 ) -> dict[str, Any]:
     """Train ``method`` with ``seed``, evaluate it on ``problems`` (SPEC JSON objects)."""
     trained = trainer_for(method)(method, seed, Budget(**budget), Path(run_dir))
-    lines = [ParsedLine(i, Problem.from_json(obj), None, obj) for i, obj in enumerate(problems)]
     started = time.perf_counter()
-    rows = evaluate(lines, trained.policy)
+    results = evaluate([Problem.from_json(obj) for obj in problems], trained.policy)
     evaluation_time = time.perf_counter() - started
-    for row in rows:
-        if row.get("category") not in PATH_CATEGORIES:
-            row["path"] = None
+    rows = [
+        (r if r.category in PATH_CATEGORIES else dataclasses.replace(r, path=None)).to_json()
+        for r in results
+    ]
     return {
         "method": method,
         "seed": seed,

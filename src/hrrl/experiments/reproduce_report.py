@@ -18,6 +18,7 @@ import numpy as np
 from hrrl.core.stats import mean_ci
 from hrrl.experiments.reproduce_methods import METHOD_BY_NAME
 from hrrl.problem import Problem
+from hrrl.result import CategorySummary, ResultRow, summary_of
 from hrrl.solvers.numberline import solve
 from hrrl.suites.builtin import PAPER_CLAIMED_STEPS, PAPER_PROBLEMS
 
@@ -46,23 +47,23 @@ def ci_text(
     return mean_ci(values).format(digits=digits, scale=scale, suffix=suffix, bounds=bounds)
 
 
+def _summary(rows: Sequence[dict[str, Any]]) -> CategorySummary:
+    """:func:`hrrl.result.summary_of` over a record's JSON rows."""
+    return summary_of([ResultRow.from_json(r) for r in rows])
+
+
 def success_rate(rows: Sequence[dict[str, Any]]) -> float:
     """Solved / feasible (nan without feasible rows)."""
-    feasible = [r for r in rows if r["status"] in ("solved", "failed")]
-    if not feasible:
-        return float("nan")
-    return sum(r["status"] == "solved" for r in feasible) / len(feasible)
+    return _summary(rows).success_rate
 
 
 def efficiency(rows: Sequence[dict[str, Any]]) -> float:
     """Mean optimal / steps over solved rows (nan when none solved)."""
-    values = [r["optimal_steps"] / r["steps"] for r in rows if r["status"] == "solved"]
-    return float(np.mean(values)) if values else float("nan")
+    return _summary(rows).mean_efficiency
 
 
 def mean_steps(rows: Sequence[dict[str, Any]]) -> float:
-    values = [r["steps"] for r in rows if r["status"] == "solved"]
-    return float(np.mean(values)) if values else float("nan")
+    return _summary(rows).mean_steps
 
 
 def rows_in(record: Record, category: str) -> list[dict[str, Any]]:

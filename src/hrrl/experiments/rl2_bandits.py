@@ -30,8 +30,8 @@ from hrrl.agents.bandit_baselines import (
     play_trials,
 )
 from hrrl.agents.rl2 import RL2Config, evaluate_rl2, train_rl2
-from hrrl.core.parallel import Job, run_jobs
-from hrrl.core.report import load_note, markdown_table, new_figure, save_figure, write_report
+from hrrl.core.parallel import Job
+from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds, torch_generator
 from hrrl.core.stats import mean_ci
 from hrrl.envs.bandits import BatchedBernoulliBandit, expected_best_arm_total, sample_tasks
@@ -390,7 +390,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         for n_pulls, k in sorted(SETTINGS, key=lambda s: -s[0])
         for seed in range(ctx.seeds)
     ]
-    results = run_jobs(jobs, workers=ctx.workers, description="rl2-bandits")
+    results = ctx.run_jobs(jobs, description="rl2-bandits")
     results.sort(key=lambda r: (r["n"], r["k"], r["seed"]))
     grouped = _by_setting(results)
     methods = _method_order(results)
@@ -409,7 +409,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "## Plots\n\n![RL² training curves](rl2_training_curves.png)\n\n"
         "![Totals normalised by n·E[max p]](normalised_totals.png)",
         _notes(protocol, ctx.quick, grouped),
-        f"## Run time\n\n{elapsed:.0f} s with {ctx.workers} worker processes; {load_note()}",
+        ctx.run_time_section(elapsed),
     ]
     write_report(ctx.out / "REPORT.md", "RL² on Bernoulli bandits", ctx.command, sections)
     return {

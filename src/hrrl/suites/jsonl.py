@@ -11,6 +11,7 @@ from typing import Any
 from hrrl.core.atomic import atomic_write_text
 from hrrl.errors import InputError
 from hrrl.problem import Problem
+from hrrl.result import ResultRow
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,13 @@ class ParsedLine:
         if self.raw is not None and "id" in self.raw:
             return str(self.raw["id"])
         return f"line-{self.line}"
+
+    def as_input(self) -> Problem | ResultRow:
+        """What :func:`hrrl.evaluation.evaluate` takes: the problem, or this line's ``error``
+        row (SPEC) when it is invalid."""
+        if self.problem is not None:
+            return self.problem
+        return ResultRow.invalid(self.id, self.error or f"line {self.line}: invalid", self.raw)
 
 
 def parse_lines(lines: Iterable[str | bytes]) -> list[ParsedLine]:
@@ -122,8 +130,8 @@ def write_problems(path: str | Path, problems: Iterable[Problem]) -> Path:
     return Path(path)
 
 
-def write_rows(path: str | Path, rows: Iterable[dict[str, Any]]) -> Path:
+def write_rows(path: str | Path, rows: Iterable[ResultRow]) -> Path:
     """Write result rows as JSONL atomically."""
-    text = "".join(json.dumps(row) + "\n" for row in rows)
+    text = "".join(json.dumps(row.to_json()) + "\n" for row in rows)
     atomic_write_text(path, text)
     return Path(path)

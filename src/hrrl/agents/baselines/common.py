@@ -21,8 +21,20 @@ import numpy as np
 
 from hrrl.envs.numberline import NumberLineEnv, ProblemSampler
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
+from hrrl.envs.numberline_wrappers import forbidden_bits, raw_features
 from hrrl.problem import Problem
 from hrrl.suites.generator import SuiteSpec, generate
+
+__all__ = [
+    "LearningCurve",
+    "OutcomeRecorder",
+    "forbidden_bits",
+    "pool_sampler",
+    "raw_features",
+    "training_env",
+    "training_pool",
+    "vector_forbidden_bits",
+]
 
 TRAIN_TARGETS = (5, 100)
 """The paper's training distribution of targets."""
@@ -49,23 +61,10 @@ def pool_sampler(pool: Sequence[Problem]) -> ProblemSampler:
 
 
 # ------------------------------------------------------------------------------- state pieces
-def forbidden_bits(problem: Problem, position: int) -> np.ndarray:
-    """Bool (K,): whether each move from ``position`` lands on a forbidden state."""
-    return np.array([position + a in problem.forbidden for a in problem.actions], dtype=bool)
-
-
 def vector_forbidden_bits(env: NumberLineVectorEnv) -> np.ndarray:
     """Bool (N, K): :func:`forbidden_bits` for every sub-env of a vector env."""
     landing = env.position[:, None] + env.moves
     return env.is_forbidden(np.arange(env.num_envs)[:, None], landing)
-
-
-def raw_features(
-    position: np.ndarray, target: np.ndarray, bits: np.ndarray, scale: float
-) -> np.ndarray:
-    """Float32 (N, 2 + K): ``[position / scale, target / scale, forbidden bits]``."""
-    coords = np.stack([position, target], axis=-1).astype(np.float32) / np.float32(scale)
-    return np.concatenate([coords, bits.astype(np.float32)], axis=-1)
 
 
 def closest_safe_move(

@@ -27,7 +27,6 @@ import numpy as np
 from hrrl.agents.baselines.common import (
     LearningCurve,
     closest_safe_move,
-    forbidden_bits,
     training_env,
     training_pool,
     vector_forbidden_bits,
@@ -36,6 +35,7 @@ from hrrl.agents.options import Option, OptionQConfig, OptionQLearner, OptionSet
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
 from hrrl.core.tabular import greedy_action
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
+from hrrl.envs.numberline_wrappers import AbsoluteStates, AbsoluteStateWrapper
 
 TRAIN_ACTIONS = (1, 3, 5)
 """The action set the tables are built for (the paper's)."""
@@ -67,54 +67,6 @@ class NumberLineQConfig:
     """Constant exploration rate of the policy over options."""
     state_limit: int = 100
     """Positions and targets ``0..state_limit`` have their own rows."""
-
-
-# ----------------------------------------------------------------------------- absolute state
-@dataclass(frozen=True)
-class AbsoluteStates:
-    """Indexing of ``(position, target, forbidden bits)``; one shared row for everything else."""
-
-    limit: int
-    n_actions: int
-
-    @property
-    def n_states(self) -> int:
-        return (self.limit + 1) ** 2 * 2**self.n_actions + 1
-
-    @property
-    def outside(self) -> int:
-        return self.n_states - 1
-
-    def index(self, position: np.ndarray, target: np.ndarray, bits: np.ndarray) -> np.ndarray:
-        """State index of each row (arrays of shape (N,), bits (N, K))."""
-        code = (bits.astype(np.int64) << np.arange(self.n_actions)).sum(axis=-1)
-        inside = (position >= 0) & (position <= self.limit) & (target >= 0)
-        inside &= target <= self.limit
-        flat = ((target * (self.limit + 1)) + position) * 2**self.n_actions + code
-        return np.where(inside, flat, self.outside)
-
-    def decode(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(position, target, bits)`` of every inside state, in index order."""
-        s = np.arange(self.outside)
-        code = s % 2**self.n_actions
-        rest = s // 2**self.n_actions
-        bits = ((code[:, None] >> np.arange(self.n_actions)) & 1).astype(bool)
-        return rest % (self.limit + 1), rest // (self.limit + 1), bits
-
-
-class AbsoluteStateWrapper(gym.ObservationWrapper):
-    """Observations become :class:`AbsoluteStates` indices (a ``Discrete`` space)."""
-
-    def __init__(self, env: gym.Env, states: AbsoluteStates) -> None:
-        super().__init__(env)
-        self.states = states
-        self.observation_space = gym.spaces.Discrete(states.n_states)
-
-    def observation(self, observation: np.ndarray) -> int:
-        problem = self.env.unwrapped.problem  # type: ignore[attr-defined]
-        position, target = int(observation[0]), int(observation[1])
-        bits = forbidden_bits(problem, position)[None, :]
-        return int(self.states.index(np.array([position]), np.array([target]), bits)[0])
 
 
 # ---------------------------------------------------------------------------------- options

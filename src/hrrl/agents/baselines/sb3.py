@@ -14,18 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from hrrl.agents.baselines.common import (
     LearningCurve,
-    forbidden_bits,
     raw_features,
     training_env,
     training_pool,
     vector_forbidden_bits,
 )
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
+from hrrl.envs.numberline_wrappers import RawFeatureWrapper
 
 
 @dataclass(frozen=True)
@@ -58,22 +57,6 @@ class SB3DQNConfig:
     """Discount factor (also the env's shaping γ)."""
     feature_scale: float = 100.0
     """Coordinates are divided by this (the largest training target)."""
-
-
-class RawFeatureWrapper(gym.ObservationWrapper):
-    """``[position / scale, target / scale, forbidden bits]`` as a float32 Box."""
-
-    def __init__(self, env: gym.Env, scale: float) -> None:
-        super().__init__(env)
-        self.scale = scale
-        k = int(env.action_space.n)  # type: ignore[attr-defined]
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(2 + k,), dtype=np.float32)
-
-    def observation(self, observation: np.ndarray) -> np.ndarray:
-        problem = self.env.unwrapped.problem  # type: ignore[attr-defined]
-        position, target = int(observation[0]), int(observation[1])
-        bits = forbidden_bits(problem, position)[None, :]
-        return raw_features(np.array([position]), np.array([target]), bits, self.scale)[0]
 
 
 @dataclass

@@ -92,8 +92,6 @@ class HRRLConfig:
     """Episodes between checkpoints."""
     eval_every: int = 1000
     """Episodes between validation evaluations (0: never)."""
-    eval_problems: int = 60
-    """Size of the periodic validation set."""
 
     def __post_init__(self) -> None:
         _check(self.features in FEATURE_SETS, f"features must be one of {FEATURE_SETS}")
@@ -162,16 +160,20 @@ def get_config(name_or_path: str) -> HRRLConfig:
     return config_from_dict(fields, base=PRESETS[str(fields.get("base", "default"))])
 
 
+RETIRED_FIELDS = frozenset({"eval_problems"})
+"""Fields older runs stored that no code read; accepted and ignored when loading them."""
+
+
 def config_from_dict(fields: dict[str, Any], *, base: HRRLConfig | None = None) -> HRRLConfig:
     """``base`` (default preset) with the given fields replaced; validates names and types."""
     base = base or PRESETS["default"]
     known = {f.name: f for f in dataclasses.fields(HRRLConfig)}
-    unknown = sorted(set(fields) - set(known) - {"base"})
+    unknown = sorted(set(fields) - set(known) - {"base"} - RETIRED_FIELDS)
     if unknown:
         raise InputError(f"unknown HRRL config field(s): {', '.join(unknown)}")
     values = {}
     for key, value in fields.items():
-        if key == "base":
+        if key == "base" or key in RETIRED_FIELDS:
             continue
         values[key] = _coerce(key, value, getattr(base, key))
     try:

@@ -21,6 +21,7 @@ import numpy as np
 from hrrl.agents.hrrl import features as F
 from hrrl.agents.hrrl.config import HRRLConfig
 from hrrl.agents.hrrl.decomposition import WaypointTracker
+from hrrl.agents.hrrl.loading import load_network
 from hrrl.agents.hrrl.network import INVALID, NumpyScorer
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
 from hrrl.policies import unsafe_moves
@@ -308,8 +309,6 @@ def situation_of_key(key: tuple) -> F.Situations:
 
 def load_policy(path: Path, *, mask: bool = False) -> HRRLPolicy:
     """The trained policy of a run dir (or of the checkpoint file in it)."""
-    from hrrl.agents.hrrl.trainer import load_network
-
     network, config = load_network(Path(path))
     name = "hrrl" + ("+mask" if mask else "")
     return HRRLPolicy(scorer=NumpyScorer(network.state_dict()), config=config, mask=mask, name=name)

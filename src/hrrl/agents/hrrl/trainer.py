@@ -34,6 +34,7 @@ from hrrl.agents.dqn import DQNConfig, DQNLearner
 from hrrl.agents.hrrl import features as F
 from hrrl.agents.hrrl.config import HRRLConfig, config_from_dict
 from hrrl.agents.hrrl.network import NumpyScorer, PhaseQNetwork
+from hrrl.agents.hrrl.policy import HRRLPolicy
 from hrrl.core.atomic import atomic_write_json
 from hrrl.core.checkpoint import (
     CorruptCheckpoint,
@@ -460,37 +461,8 @@ def _validation_set(seed: int) -> list[Problem]:
 
 
 def _validate(trainer: _Trainer, problems: list[Problem]) -> dict[str, float]:
-    from hrrl.agents.hrrl.policy import HRRLPolicy
     from hrrl.evaluation import evaluate, summarize
-    from hrrl.suites.jsonl import ParsedLine
 
     policy = HRRLPolicy(scorer=NumpyScorer(trainer.q_net.state_dict()), config=trainer.config)
-    lines = [ParsedLine(i, p, None, p.to_json()) for i, p in enumerate(problems)]
-    overall = summarize(evaluate(lines, policy))[-1]
+    overall = summarize(evaluate(problems, policy))[-1]
     return {"val/success": overall.success_rate, "val/optimality": overall.mean_efficiency}
-
-
-# ---- loading ------------------------------------------------------------------------------------
-def load_network(path: Path) -> tuple[PhaseQNetwork, HRRLConfig]:
-    """The trained Q-network and config of a run dir (or a file inside it)."""
-    folder = path.parent if path.is_file() else path
-    try:
-        groups, state = load_checkpoint(folder)
-    except FileNotFoundError:
-        raise InputError(f"no HRRL checkpoint in {path}") from None
-    except InputError:
-        raise
-    except Exception as exc:  # safetensors, JSON and OS errors alike: a bad checkpoint
-        raise InputError(f"unreadable HRRL checkpoint in {path}: {exc}".splitlines()[0]) from None
-    if state.get("agent") != "hrrl":
-        raise InputError(f"{path} holds a {state.get('agent')!r} checkpoint, not an HRRL one")
-    config = config_from_dict(state["config"])
-    heads = 3 if config.phase_heads else 1
-    network = PhaseQNetwork(
-        features=F.feature_dim(config.feature_set), hidden=config.hidden, heads=heads
-    )
-    try:
-        network.load_state_dict(groups["q"])
-    except (KeyError, RuntimeError) as exc:
-        raise InputError(f"HRRL checkpoint in {path} does not match its config") from exc
-    return network, config

@@ -23,11 +23,11 @@ from hrrl.agents.hrrl.config import HRRLConfig, get_config
 from hrrl.agents.hrrl.policy import HRRLPolicy, load_policy
 from hrrl.agents.hrrl.trainer import train
 from hrrl.core.report import markdown_table, write_report
-from hrrl.evaluation import CategorySummary, evaluate, summarize
+from hrrl.evaluation import evaluate
 from hrrl.policies import GreedyPolicy, NumberLinePolicy
 from hrrl.problem import Problem
+from hrrl.result import CategorySummary, ResultRow, success_cell, summarize
 from hrrl.suites.builtin import PAPER_CLAIMED_STEPS, quick_suite, validation_suite
-from hrrl.suites.jsonl import ParsedLine
 
 COMMAND = "hrrl results --out docs/RESULTS.md"
 SLOW_FOR_PAPER = ("t1e5", "t1e6", "dense-1e5")
@@ -45,29 +45,23 @@ class Evaluated:
     """A method's rows on the suite and how long the rollouts took."""
 
     label: str
-    rows: list[dict[str, Any]]
+    rows: list[ResultRow]
     seconds: float
 
     def summaries(self) -> dict[str, CategorySummary]:
         return {s.category: s for s in summarize(self.rows)}
 
 
-def _lines(problems: Sequence[Problem]) -> list[ParsedLine]:
-    return [ParsedLine(i, p, None, p.to_json()) for i, p in enumerate(problems)]
-
-
 def _evaluate(
     label: str, problems: Sequence[Problem], policy: NumberLinePolicy | None
 ) -> Evaluated:
     started = time.perf_counter()
-    rows = evaluate(_lines(problems), policy)
+    rows = evaluate(problems, policy)
     return Evaluated(label, rows, time.perf_counter() - started)
 
 
 def _cell(summary: CategorySummary | None) -> str:
-    if summary is None or summary.feasible == 0:
-        return "—"
-    return f"{100 * summary.success_rate:.1f} % / {summary.mean_efficiency:.3f}"
+    return success_cell(summary)
 
 
 def category_table(methods: Sequence[Evaluated]) -> str:
@@ -89,20 +83,20 @@ def paper_problem_table(methods: Sequence[Evaluated]) -> str:
         steps = []
         optimum = None
         for m in methods:
-            row = next(r for r in m.rows if r["id"] == problem_id)
-            optimum = row["optimal_steps"]
-            steps.append(row["steps"] if row["status"] == "solved" else row["status"])
+            row = next(r for r in m.rows if r.id == problem_id)
+            optimum = row.optimal_steps
+            steps.append(row.steps if row.solved else row.status)
         rows.append([problem_id, claimed, optimum, *steps])
     return markdown_table(["problem", "paper claims", "optimum", *[m.label for m in methods]], rows)
 
 
-def move_profile(rows: Sequence[dict[str, Any]], problems: Sequence[Problem]) -> dict[str, float]:
+def move_profile(rows: Sequence[ResultRow], problems: Sequence[Problem]) -> dict[str, float]:
     """On {1,3,5} problems: fraction of moves of +1, +3, +5 in the paths taken."""
     actions = {p.id: p.actions for p in problems}
     counts = {1: 0, 3: 0, 5: 0}
     for row in rows:
-        if row.get("path") and actions.get(row["id"]) == (1, 3, 5):
-            for move in np.diff(row["path"]).tolist():
+        if row.path and actions.get(row.id) == (1, 3, 5):
+            for move in np.diff(row.path).tolist():
                 counts[move] = counts.get(move, 0) + 1
     total = max(1, sum(counts.values()))
     return {f"+{m}": counts[m] / total for m in (1, 3, 5)}
@@ -193,7 +187,7 @@ def _time_large(policy: HRRLPolicy, problems: Sequence[Problem]) -> tuple[float,
     """Wall and CPU seconds of evaluating the T = 10^6 problem(s) with a fresh cache."""
     policy.cache.clear()
     wall, cpu = time.perf_counter(), time.process_time()
-    evaluate(_lines(problems), policy)
+    evaluate(problems, policy)
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
