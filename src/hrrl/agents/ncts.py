@@ -164,7 +164,9 @@ class NCTSAgent:
 
     # --- acting ---------------------------------------------------------------------------------
 
-    def meta_scores(self, u: float, theta1: np.ndarray, theta2: np.ndarray) -> np.ndarray:
+    def meta_scores(
+        self, u: float, theta1: np.ndarray, theta2: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(K1, K2)`` expected reward of ``(a1, a2)`` if a2 is fixed, and ``(K1,)`` recursive
         value ``E_c[max_a2 …]`` — both under the belief ``(θ1, θ2)``."""
         cfg = self.config

@@ -82,6 +82,10 @@ class _Optimizer:
     kind = "base"
     names: tuple[str, ...] = ()
 
+    def step(self, game: Any) -> dict[str, float]:
+        """One iteration on ``game``; returns the iteration's diagnostics."""
+        raise NotImplementedError
+
     def __init__(self, config: Any, x_dim: int, shape: tuple[int, int, int]) -> None:
         self.config = config
         self.x_dim, self.shape = x_dim, tuple(shape)

@@ -75,7 +75,7 @@ def cached_jobs(cache: Path, jobs: Sequence[Any]) -> int:
     return sum((cache / f"{job.key}.json").is_file() for job in jobs)
 
 
-def success_ci(values: Sequence[float]) -> dict[str, float]:
+def success_ci(values: Sequence[float]) -> dict[str, float | None]:
     """Mean ± 95 % CI over seeds, the interval clipped to [0, 1]."""
     ci = mean_ci(values)
     half = 0.0 if np.isnan(ci.half_width) else ci.half_width
@@ -88,7 +88,7 @@ def success_ci(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def fmt_ci(summary: dict[str, float], digits: int = 2) -> str:
+def fmt_ci(summary: dict[str, Any], digits: int = 2) -> str:
     if summary["n"] == 0 or np.isnan(summary["mean"]):
         return "—"
     text = f"{summary['mean']:.{digits}f}"

@@ -102,7 +102,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     cached = cached_jobs(ctx.out / "jobs", [job for _, job in labelled])
     runs: dict[str, list[dict]] = run_grouped(
         labelled, workers=ctx.workers, cache_dir=ctx.out / "jobs", description="himeta-ml10"
-    )  # type: ignore[assignment]
+    )
     steps_done = int(np.mean([r["steps"] for s in runs.values() for r in s]))
     curve_figure(runs, ctx.out / "curves.png", f"MetaWorld ML10 ({protocol_name}), train classes")
     rows = [

@@ -226,7 +226,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     cached = cached_jobs(ctx.out / "jobs", [job for _, job in labelled])
     runs: dict[str, list[dict]] = run_grouped(
         labelled, workers=ctx.workers, cache_dir=ctx.out / "jobs", description="himeta-pointmanip"
-    )  # type: ignore[assignment]
+    )
     curve_figure({n: runs[n] for n in GROUPS["methods"]}, ctx.out / "curves.png",
                  f"Point suite, 10 training tasks, mean of {ctx.seeds} seeds")  # fmt: skip
     sections = [

@@ -76,7 +76,7 @@ FULL = Protocol(1000, 300, (0.0, 1.0, 2.0, 3.0), (100, 300, 1000, 3000, 10000, 3
 
 
 def make_agents(seed: int) -> dict[str, Any]:
-    base = {"meta_noise": SIGMA1, "inner_noise": SIGMA2, "seed": seed}
+    base: dict[str, Any] = {"meta_noise": SIGMA1, "inner_noise": SIGMA2, "seed": seed}
     return {
         METHODS[0]: NCTSAgent(NCTSConfig(**base)),
         METHODS[1]: NCTSAgent(NCTSConfig(**base, commit="joint")),
@@ -258,7 +258,8 @@ def _cert_figure(cert: list[dict], path: Any) -> None:
 
 
 def _transfer_section(online: list[dict], shifts: tuple[float, ...]) -> tuple[str, dict]:
-    rows, summary = [], {}
+    rows: list[list[str]] = []
+    summary: dict[str, Any] = {}
     for name in METHODS:
         cells = []
         for d in shifts:
@@ -290,7 +291,7 @@ def _commit_section(online: list[dict]) -> tuple[str, dict]:
     cdf_joint = np.searchsorted(np.sort(joint), grid, side="right") / joint.size
     worst = float(np.max(cdf_joint - cdf_rec))
     ks = float(st.ks_2samp(rec, joint, alternative="greater").pvalue)
-    summary = {
+    summary: dict[str, Any] = {
         "recursive_final_regret": mean_ci(rec).mean,
         "joint_final_regret": mean_ci(joint).mean,
         "fraction_seeds_recursive_lower": float(np.mean(rec < joint)),
@@ -319,7 +320,8 @@ def _commit_section(online: list[dict]) -> tuple[str, dict]:
 
 def _cert_section(cert: list[dict]) -> tuple[str, dict]:
     sizes = [row["n"] for row in cert[0]["rows"]]
-    rows, summary = [], {}
+    rows: list[list[Any]] = []
+    summary: dict[str, Any] = {}
     for j, n in enumerate(sizes):
         get = {k: [r["rows"][j][k] for r in cert] for k in cert[0]["rows"][0]}
         width, lower, true = (
