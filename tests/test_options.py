@@ -202,3 +202,24 @@ def test_intra_option_learning_gets_near_optimal_on_g1() -> None:
         episodes += 50
         best = min(best, greedy_expected_steps(learner, env, dynamics))
     assert best <= 1.1 * optimum, (episodes, best, optimum)
+
+
+def test_steps_criterion_is_the_first_block_at_most_factor_times_optimal() -> None:
+    from hrrl.experiments.four_rooms_options import steps_criterion_episode
+
+    steps = [100, 100, 30, 30, 10, 10]
+    assert steps_criterion_episode(steps, optimum=20.0, block=2) == 4
+    assert steps_criterion_episode(steps, optimum=20.0, block=2, factor=1.0) == 6
+    assert steps_criterion_episode(steps, optimum=1.0, block=2) is None
+
+
+def test_verdict_against_the_claimed_range_respects_censoring_bounds() -> None:
+    from hrrl.experiments.four_rooms_options import verdict
+
+    assert verdict(4.0, "").startswith("reproduced")
+    assert verdict(1.5, "").startswith("**not reproduced**")
+    assert "2.0× short of 3×" in verdict(1.5, "")
+    assert verdict(0.36, "≤ ").startswith("**not reproduced**")
+    assert verdict(6.0, "").startswith("above the claimed range")
+    assert verdict(1.5, "≥ ").startswith("undetermined")
+    assert verdict(4.0, "? ").startswith("undetermined")
