@@ -182,3 +182,15 @@ def test_maxq_learns_the_optimal_deterministic_taxi_policy() -> None:
     values = np.array([learner.value(learner.graph.root, s) for s in starts])
     assert optimal.mean() >= 0.95
     assert np.mean(np.abs(values - v_star[starts]) < 0.05) >= 0.85
+
+
+def test_speedup_over_converged_runs_only_is_marked_as_a_bound() -> None:
+    from hrrl.experiments.maxq_taxi import ratio_bound
+
+    def summary(done: int) -> dict[str, int]:
+        return {"converged_runs": done, "runs": 5}
+
+    assert ratio_bound(summary(5), summary(5)) == ""
+    assert ratio_bound(summary(3), summary(5)) == "≥ "
+    assert ratio_bound(summary(5), summary(4)) == "≤ "
+    assert ratio_bound(summary(3), summary(4)) == "? "
