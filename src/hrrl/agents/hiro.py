@@ -1,4 +1,4 @@
-"""Feudal manager–worker control with HIRO off-policy goal relabelling (Nachum et al. 2018).
+"""HIRO (Nachum et al. 2018): a TD3 manager and worker with off-policy goal relabelling.
 
 Every ``c`` steps the manager (a TD3 agent on ``state ‖ desired goal``) picks a *relative*
 subgoal ``g`` in ``[−r, r]^d``; between its decisions the subgoal follows the goal transition
@@ -36,7 +36,7 @@ class HIROConfig:
     subgoal_range: float = 2.0
     """``r``: each coordinate of a relative subgoal lies in ``[−r, r]``."""
     relabel: bool = True
-    """HIRO off-policy correction of manager transitions (False: plain manager–worker)."""
+    """HIRO off-policy correction of manager transitions (False: HIRO without correction)."""
     gaussian_candidates: int = 8
     """Candidates drawn around ``s_{t+c} − s_t`` (plus the original and that difference)."""
     candidate_std: float = 0.5
