@@ -337,6 +337,10 @@ def train(
     """Train, checkpointing every ``checkpoint_every`` episodes; returns the run dir."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if config.manager:  # HRRL v2: the manager's cost-to-go network (agents/hrrl/v2.py)
+        from hrrl.agents.hrrl.v2 import train_v2
+
+        return train_v2(config, out, seed=seed)
     call_started = time.perf_counter()
     torch.set_num_threads(1)
     trainer = _Trainer(config, out, seed)
