@@ -177,7 +177,7 @@ class _Field:
             return 0.0
         e = self._excess(pos, self._values(pos))
         scale = float(self.lines[1].steps(np.array([V.AHEAD - 8]))[0])
-        e = e[e < V.CAP / 2]
+        e = e[e < V.EXCESS_CAP - 0.5]
         return float(np.median(e) / scale) if e.size and scale > 0 else 0.0
 
     def fill(self, position: int) -> None:
@@ -471,12 +471,14 @@ def walk(
     path = [problem.start]
     budget = problem.max_steps
     sign = 1 if problem.target > problem.start else -1
-    fields = {g: _Field(_retarget(problem, g), net, 1.0) for g in goals}
+    fields: dict[int, _Field] = {}
     k = 0
     while len(path) - 1 < budget and path[-1] != problem.target:
         x = path[-1]
         while k < len(goals) - 1 and (goals[k] - x) * sign <= 0:
             k += 1
+        if goals[k] not in fields:  # the field from here to this goal, built when first pursued
+            fields[goals[k]] = _Field(_retarget(problem, x, goals[k]), net, 1.0)
         fld = fields[goals[k]]
         best, move = math.inf, None
         for a in problem.actions:
@@ -489,6 +491,14 @@ def walk(
             if score < best:
                 best, move = score, y
         stats.decisions += 1
+        if move is None and k < len(goals) - 1:  # the waypoint cannot be hit: pass it
+            legal = [
+                x + a
+                for a in problem.actions
+                if x + a not in problem.forbidden
+                and not (problem.monotone and (x + a - problem.target) * sign > 0)
+            ]
+            move = min(legal, key=lambda y: abs(goals[k] - y), default=None)
         if move is None:
             break
         path.append(move)
@@ -515,12 +525,13 @@ def _lookahead(x: int, fld: _Field, problem: Problem, depth: int, stats: PlanSta
     return best
 
 
-def _retarget(problem: Problem, goal: int) -> Problem:
-    """The problem with ``goal`` as its target (the field and budget of the original)."""
+def _retarget(problem: Problem, start: int, goal: int) -> Problem:
+    """The problem from ``start`` to ``goal`` (the field and budget of the original; a forbidden
+    goal stays forbidden for moves, see ``walk``)."""
     from dataclasses import replace
 
     forbidden = problem.forbidden - {goal}
-    return replace(problem, target=goal, forbidden=frozenset(forbidden))
+    return replace(problem, start=start, target=goal, forbidden=frozenset(forbidden))
 
 
 @dataclass

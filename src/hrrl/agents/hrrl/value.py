@@ -47,6 +47,9 @@ MAX_MOVE = 16
 MOVES_DIM = 2 * MAX_MOVE + 1
 CAP = 96.0
 """Value of a dead end (and the clip of every value)."""
+EXCESS_CAP = 24.0
+"""The network predicts the excess over the free-line bound, clipped here: a dead end is
+"at least 24 moves worse than the free line" (small targets keep the regression well scaled)."""
 PAD = MAX_MOVE
 """Extra field cells on each side so every successor window is known."""
 
@@ -112,7 +115,7 @@ def window_lb(moves: tuple[int, ...]) -> np.ndarray:
 class NumpyValue:
     """The network's forward pass for acting (numpy in, numpy out; torch on one thread inside,
     ~10× faster than numpy's BLAS on this machine): outputs the excess over :func:`window_lb`
-    (add it back for steps), clipped to [0, CAP]."""
+    (add it back for steps), clipped to [0, EXCESS_CAP]."""
 
     def __init__(self, state: dict[str, torch.Tensor]) -> None:
         self.layers = [
@@ -139,7 +142,7 @@ class NumpyValue:
                     h = torch.addmm(b, h, w)
                     if i < 2:
                         h = torch.relu(h)
-                return h.clamp(0.0, CAP).numpy()
+                return h.clamp(0.0, EXCESS_CAP).numpy()
         finally:
             torch.set_num_threads(threads)
 
@@ -271,15 +274,15 @@ def train_value(
             )
             lbs = np.stack([window_lb(tuple(m)) for m in moves.tolist()])
             with torch.no_grad():
-                succ = target(torch.as_tensor(succ_in)).clamp(0.0, CAP).numpy()
+                succ = target(torch.as_tensor(succ_in)).clamp(0.0, EXCESS_CAP).numpy()
             succ = succ.reshape(moves.shape[1], len(moves), WIDTH).transpose(1, 0, 2)
             succ = np.minimum(succ + lbs[:, None, :], CAP)
             goal, mask = td_targets(field, moves, succ)
             mask &= np.isfinite(lbs)
-            goal = np.clip(goal - np.where(np.isfinite(lbs), lbs, 0.0), 0.0, CAP)
+            goal = np.clip(goal - np.where(np.isfinite(lbs), lbs, 0.0), 0.0, EXCESS_CAP)
             pred = net(torch.as_tensor(x))
             m = torch.as_tensor(mask, dtype=torch.float32)
-            err = ((pred - torch.as_tensor(goal)) / 8.0) ** 2
+            err = ((pred - torch.as_tensor(goal)) / 4.0) ** 2
             loss = (err * m).sum() / m.sum()
             optim.zero_grad()
             loss.backward()
