@@ -132,3 +132,17 @@ def test_flat_and_paper_walkers_give_valid_trajectories(tiny_net) -> None:
     for walker in (WalkerPolicy(tiny_net), WalkerPolicy(tiny_net, waypoints="paper")):
         path, _ = walker.solve(problem)
         assert path[0] == 0 and all(x not in problem.forbidden for x in path)
+
+
+def test_solve_plot_writes_a_png_with_zoomed_windows_for_long_problems(tmp_path) -> None:
+    from hrrl.agents.hrrl.plot import _windows
+    from hrrl.cli import main
+
+    out = tmp_path / "p.png"
+    assert main(["solve", "--target", "278", "--forbidden", "51,102,177", "--plot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    problem = make_problem(5000, [100, 2000, 2001])
+    path = solve(problem).path
+    assert path is not None
+    windows = _windows(problem, list(path))
+    assert 1 <= len(windows) <= 4 and all(b - a <= 130 for a, b in windows)

@@ -79,7 +79,7 @@ def _family_stats(
     for family, rs in by.items():
         feasible = [r for r in rs if r["status"] in ("solved", "failed")]
         solved = [r for r in feasible if r["status"] == "solved"]
-        wrong = [r for r in rs if r["status"] == "infeasible" and r.get("feasible")]
+        wrong = [r for r in rs if r["status"] == "solved" and r.get("feasible") is False]
         eff = [r["optimal_steps"] / r["steps"] for r in solved if r["steps"]]
         entry = {
             "feasible": len(feasible),
@@ -111,7 +111,8 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
         run_dir = runs / f"v2-s{seed}"
         from hrrl.agents.hrrl.trainer import train
 
-        train(get_config("v2"), run_dir, seed=seed, progress=False)
+        if not (run_dir / "training.json").is_file():  # a finished run is reused
+            train(get_config("v2"), run_dir, seed=seed, progress=False)
         info = json.loads((run_dir / "training.json").read_text())
         timings["v2 training wall s"].append(info["training_time_s"])
         timings["v2 training cpu s"].append(info["training_cpu_s"])
@@ -139,10 +140,13 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
         from hrrl.agents.hrrl.policy import load_policy as load_v1
         from hrrl.agents.hrrl.trainer import train as train_v1
 
-        train_v1(get_config("default"), v1_dir, seed=seed, progress=False)
+        if not (v1_dir / "training.json").is_file():
+            train_v1(get_config("default"), v1_dir, seed=seed, progress=False)
         rows, wall, _ = _run(load_v1(v1_dir), fast)
         results["v1 default (Q-network)"].append(_family_stats(rows, None))
         timings["v1 default: hard suite (no 10^6) eval wall s"].append(wall)
+    raw = {"results": results, "timings": timings, "million_wall_s": million, "bfs": bfs}
+    (runs / "hard_report.json").write_text(json.dumps(raw, indent=1))
     sections = _sections(problems, bfs, results, timings, million, seeds, suite_seed)
     sections.append(
         f"Total wall time of this report: {time.perf_counter() - started:.0f} s; {load_note()}"
@@ -151,6 +155,28 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
     command = (
         f"python -m hrrl.agents.hrrl.hard_report --out {out} --seeds {seeds_text} "
         f"--suite-seed {suite_seed}" + (" --quick" if quick else "")
+    )
+    return write_report(out, "HRRL v2 on the hard families", command, sections)
+
+
+def render(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: bool) -> Path:
+    """The report again from the raw measurements a run saved (no training, no evaluation)."""
+    raw = json.loads((runs / "hard_report.json").read_text())
+    counts = {f: 4 for f in FAMILIES} | {"hard-1e6": 1} if quick else None
+    problems = generate_hard(suite_seed, counts)
+    sections = _sections(
+        problems,
+        raw["bfs"],
+        raw["results"],
+        raw["timings"],
+        raw["million_wall_s"],
+        seeds,
+        suite_seed,
+    )
+    sections.append(f"Rendered from `{runs / 'hard_report.json'}` (measured by the run above).")
+    command = (
+        f"python -m hrrl.agents.hrrl.hard_report --out {out} --seeds "
+        f"{','.join(map(str, seeds))} --suite-seed {suite_seed}" + (" --quick" if quick else "")
     )
     return write_report(out, "HRRL v2 on the hard families", command, sections)
 
@@ -216,6 +242,7 @@ def _sections(
                 _fmt(ratio, digits=3),
                 _fmt(dec, digits=1),
                 _fmt(per_decision, digits=1),
+                f"{np.mean([r['infeasible'] for r in per]):.0f}",
                 sum(int(r["mislabelled"]) for r in per),
             ]
         )
@@ -231,6 +258,7 @@ def _sections(
                 "manager / BFS",
                 "subgoals (decisions) / problem",
                 "expansions / decision",
+                "reported infeasible",
                 "infeasible reported solved",
             ],
             rows,
@@ -296,9 +324,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--suite-seed", type=int, default=2026)
     parser.add_argument("--runs", default="runs/hard-report")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--render", action="store_true", help="rewrite the report from RUNS/hard_report.json"
+    )
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
-    path = run(Path(args.out), seeds, args.suite_seed, Path(args.runs), quick=args.quick)
+    if args.render:
+        path = render(Path(args.out), seeds, args.suite_seed, Path(args.runs), args.quick)
+    else:
+        path = run(Path(args.out), seeds, args.suite_seed, Path(args.runs), quick=args.quick)
     print(f"wrote {path}")
     return 0
 
