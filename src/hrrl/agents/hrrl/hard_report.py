@@ -145,7 +145,14 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
         rows, wall, _ = _run(load_v1(v1_dir), fast)
         results["v1 default (Q-network)"].append(_family_stats(rows, None))
         timings["v1 default: hard suite (no 10^6) eval wall s"].append(wall)
-    raw = {"results": results, "timings": timings, "million_wall_s": million, "bfs": bfs}
+    raw = {
+        "results": results,
+        "timings": timings,
+        "million_wall_s": million,
+        "bfs": bfs,
+        "load": load_note(),
+        "wall_s": time.perf_counter() - started,
+    }
     (runs / "hard_report.json").write_text(json.dumps(raw, indent=1))
     sections = _sections(problems, bfs, results, timings, million, seeds, suite_seed)
     sections.append(
@@ -173,7 +180,15 @@ def render(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: 
         seeds,
         suite_seed,
     )
-    sections.append(f"Rendered from `{runs / 'hard_report.json'}` (measured by the run above).")
+    measured = (
+        f" That run took {raw['wall_s']:.0f} s; {raw['load']}"
+        if "load" in raw
+        else " (The run that measured these numbers ended under a load average of about 9–20 on 2"
+        " cores; its own load line was not saved.)"
+    )
+    sections.append(
+        f"Rendered from `{runs / 'hard_report.json'}` (measured by the run above).{measured}"
+    )
     command = (
         f"python -m hrrl.agents.hrrl.hard_report --out {out} --seeds "
         f"{','.join(map(str, seeds))} --suite-seed {suite_seed}" + (" --quick" if quick else "")
