@@ -183,8 +183,8 @@ def render(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: 
     measured = (
         f" That run took {raw['wall_s']:.0f} s; {raw['load']}"
         if "load" in raw
-        else " (The run that measured these numbers ended under a load average of about 9–20 on 2"
-        " cores; its own load line was not saved.)"
+        else " The measuring run did not save its load line (older version): judge wall times"
+        " by the CPU times beside them."
     )
     sections.append(
         f"Rendered from `{runs / 'hard_report.json'}` (measured by the run above).{measured}"
