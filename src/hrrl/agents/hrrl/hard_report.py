@@ -325,6 +325,25 @@ def _sections(
     out.append(
         markdown_table(["family", "v2 (learned ties)", "v2 uniform", "v2 inflated", "BFS"], rows)
     )
+    out += [
+        "",
+        "## How to read this",
+        "",
+        "- The v2 manager is a complete best-first search over the model ordered by `g` + the "
+        "exact free-line lower bound (admissible and consistent), pruned by `g + lb > budget`: "
+        "its paths are optimal and an exhausted search means no path within the budget, "
+        "*because of that bound*, not because of the learned values. The learned cost-to-go "
+        "(fitted value iteration, all-goal relabelling) only breaks ties in the manager and "
+        "orders the worker's lookahead: compare `v2` with `v2 uniform` for what it buys.",
+        "- `v2 inflated` orders the search by `g` + the learned cost-to-go itself: fewer "
+        "expansions where the network is right, more (reopened nodes) and longer paths where "
+        "it is not; labelled bounded-suboptimal, never the default.",
+        "- `flat` and `paper waypoints` use the same learned values with a 3-move lookahead "
+        "and no manager search: they measure what the learned values do on their own.",
+        "- Expansions: manager = nodes popped by its search; worker = nodes of its lookahead; "
+        "BFS = positions breadth-first search dequeues up to the target. A decision is one "
+        "manager subgoal.",
+    ]
     out += ["", "## Timings (this machine, shared)", ""]
     rows = [[k, _fmt(v, digits=2)] for k, v in timings.items()]
     rows.append(["v2: each 10^6-dense problem alone, wall s", _fmt(million, digits=2)])
