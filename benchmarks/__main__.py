@@ -7,7 +7,7 @@ import os
 
 from hrrl.core.report import markdown_table, write_report
 
-from . import env_throughput, himeta_throughput, solver_speed
+from . import agent_speed, env_throughput, himeta_throughput, solver_speed
 
 
 def env_section() -> str:
@@ -93,6 +93,37 @@ def himeta_section() -> str:
     )
 
 
+def agent_section() -> str:
+    rows = agent_speed.measure()
+    table = markdown_table(
+        [
+            "agent, problems",
+            "decisions/s",
+            "moves/s",
+            "agent wall (s)",
+            "solver wall (s)",
+            "agent / solver",
+        ],
+        [
+            [
+                r.what,
+                f"{r.decisions / r.agent_s:,.0f}",
+                f"{r.moves / r.agent_s:,.0f}",
+                f"{r.agent_s:.2f}",
+                f"{r.solver_s:.2f}",
+                f"{r.agent_s / r.solver_s:.1f}",
+            ]
+            for r in rows
+        ],
+    )
+    return (
+        "## HRRL v2 agent\n\n"
+        "Rollouts of the manager + worker (`agents/hrrl/manager.py`) on hard families "
+        "(`suites/hard.py`, seed 0), beside the exact solver on the same problems in the same "
+        "run. A decision is one manager subgoal; moves are the path's steps.\n\n" + table
+    )
+
+
 def _ratio(value: float, reference: float | None) -> str:
     return "—" if not reference else f"{value / reference:,.1f}"
 
@@ -109,6 +140,7 @@ def main() -> None:
         env_section(),
         himeta_section(),
         solver_section(),
+        agent_section(),
     ]
     path = write_report(args.out, "Benchmarks", "make bench", sections)
     print(path.read_text())

@@ -42,7 +42,7 @@ def test_tiny_plan_writes_report_raw_results_and_figures(tmp_path: Path) -> None
     report = run_plan(tiny_plan(), tmp_path, workers=1)
     text = report.read_text()
     assert report == tmp_path / "REPORT.md"
-    assert "impossible by parity" in text and "not stated" in text
+    assert "impossible by parity" in text and "258–266" in text and "§5.4" in text
     assert "§5.1" in text and "§5.2" in text
     for name in ("learning_curves.png", "by_target_size.png", "solution_path.png"):
         assert (tmp_path / name).stat().st_size > 1000, name

@@ -124,7 +124,20 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(json.dumps(row.to_json()))
     else:
         _print_solution(row, getattr(policy, "name", "exact solver"))
+    if args.plot is not None and row.path:
+        _plot(problem, row, policy, args.plot)
     return EXIT_OK if row.solved else EXIT_NOT_SOLVED
+
+
+def _plot(problem: Problem, row: ResultRow, policy: Any, out: str) -> None:
+    """``--plot``: the field, the path and the manager's subgoals (when the agent has any)."""
+    from hrrl.agents.hrrl.plot import plot_solution
+
+    stats = getattr(policy, "stats", {}).get(problem.id)
+    subgoals = list(getattr(stats, "subgoals", []) or [])
+    name = getattr(policy, "name", "exact solver")
+    title = f"{name}: {row.status} in {row.steps} steps (optimal {row.optimal_steps})"
+    print(f"plot: {plot_solution(problem, list(row.path or ()), subgoals, out, title)}")
 
 
 def _print_solution(row: ResultRow, method: str) -> None:
@@ -420,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--mask", action="store_true", help="agent: mask moves onto forbidden states"
     )
     solve.add_argument("--json", action="store_true", help="print the SPEC result row")
+    solve.add_argument("--plot", help="write a PNG of the field, path and subgoals")
     solve.set_defaults(func=cmd_solve)
 
     ev = sub.add_parser("evaluate", help="evaluate a method or agent on a problem file")

@@ -266,8 +266,8 @@ def report_sections(
         + markdown_table(*tables["5.2"])
         + "\n\nSuccess = solved / feasible problems; efficiency = optimal / steps over solved "
         "problems; average steps over solved problems only (methods solve different subsets). "
-        "Training time is wall time on this machine, shared with other jobs. The paper's numbers "
-        "for this table are not in our copy of it: `not stated`.\n\n**Notes (automatic)**\n\n"
+        "Training time is wall time on this machine, shared with other jobs. The paper's column "
+        f"quotes our copy of it ({rr.PAPER_SOURCE}, lines 258–266).\n\n**Notes (automatic)**\n\n"
         + _notes(rr.notes_5_2(records, main))
     )
     if ablations:
@@ -275,9 +275,11 @@ def report_sections(
             "## §5.3 Ablations\n\n"
             + markdown_table(*tables["5.3"])
             + "\n\nEach ablation switches one HRRL config field off (same seeds, same budget). "
-            "Δ is the per-seed difference to full HRRL.\n\n**Notes (automatic)**\n\n"
+            "Δ is the per-seed difference to full HRRL. The paper's column quotes our copy of it "
+            f"({rr.PAPER_SOURCE}, lines 270–278).\n\n**Notes (automatic)**\n\n"
             + _notes(rr.notes_5_3(records, ablations))
         )
+    sections.append("## §5.4 The paper's example path\n\n" + rr.paper_example_check())
     sections.append(
         "## Success / optimality by target size\n\n"
         + markdown_table(*tables["by target size"])

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from hrrl.errors import InputError
 from hrrl.problem import Problem, make_problem
 from hrrl.suites.generator import SuiteSpec, generate
+from hrrl.suites.hard import FAMILIES, generate_hard, hard_quick_suite, hard_suite
 
 PAPER_PROBLEMS: tuple[Problem, ...] = (
     make_problem(123, [23, 45, 67, 89], id="paper-123", category="paper"),
@@ -46,8 +47,22 @@ def paper_suite(seed: int = 0) -> list[Problem]:
     return list(PAPER_PROBLEMS)
 
 
+HARD_IN_VALIDATION = 10
+"""Problems per hard family in the validation suite (the 10^6-dense family is in ``hard`` only)."""
+
+
+def hard_validation(seed: int, count: int) -> list[Problem]:
+    """The hard families (``suites/hard.py``) as validation categories, 10^6-dense left out."""
+    counts = {family: count for family in FAMILIES} | {"hard-1e6": 0}
+    return generate_hard(seed, counts)
+
+
 def validation_suite(seed: int = 0) -> list[Problem]:
-    return list(PAPER_PROBLEMS) + generate(validation_specs(), seed)
+    return (
+        list(PAPER_PROBLEMS)
+        + generate(validation_specs(), seed)
+        + hard_validation(seed, HARD_IN_VALIDATION)
+    )
 
 
 def quick_suite(seed: int = 0) -> list[Problem]:
@@ -59,6 +74,8 @@ SUITES: dict[str, Callable[[int], list[Problem]]] = {
     "paper": paper_suite,
     "validation": validation_suite,
     "quick": quick_suite,
+    "hard": hard_suite,
+    "hard-quick": hard_quick_suite,
 }
 
 

@@ -92,6 +92,17 @@ class HRRLConfig:
     """Episodes between checkpoints."""
     eval_every: int = 1000
     """Episodes between validation evaluations (0: never)."""
+    manager: bool = False
+    """HRRL v2: a learned goal-conditioned cost-to-go guides a manager (subgoals) and a worker
+    (``agents/hrrl/manager.py``); the Q-network fields above are then unused."""
+    value_iterations: int = 2000
+    """v2: gradient steps of the cost-to-go network (fitted value iteration)."""
+    value_hidden: int = 64
+    """v2: width of the cost-to-go network."""
+    manager_weight: float = 1.0
+    """v2: weight of the learned terms in the manager's search (0: uniform, plain A*)."""
+    manager_spacing: int = 32
+    """v2: cells between consecutive subgoals."""
 
     def __post_init__(self) -> None:
         _check(self.features in FEATURE_SETS, f"features must be one of {FEATURE_SETS}")
@@ -125,6 +136,7 @@ def _check(ok: bool, message: str) -> None:
 
 PRESETS: dict[str, HRRLConfig] = {
     "default": HRRLConfig(),
+    "v2": HRRLConfig(name="v2", manager=True),
     "paper": HRRLConfig(
         name="paper",
         features="paper",

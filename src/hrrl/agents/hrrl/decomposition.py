@@ -1,10 +1,10 @@
 """Hierarchical goal decomposition (§3.2): the paper's fixed waypoints and our soft regions.
 
-The paper: a gap ≤ 50 goes straight to the target; otherwise ``max(2, gap // 75)`` waypoints are
-spaced evenly between start and target and the low-level policy pursues one at a time, hitting
-each exactly. Hitting a fixed state exactly can cost steps (its residue may be a bad one) and can
-be impossible (the waypoint may be forbidden), so "decomposition maintains global optimality"
-does not hold in general (measured in ``docs/RESULTS.md``).
+The paper: a gap ≤ 50 goes straight to the target; otherwise ``max(2, gap // 75)`` subgoals in
+total, ``gap // count`` apart and the target last; the low-level policy pursues one at a time,
+hitting each exactly. Hitting a fixed state exactly can cost steps (its residue may be a bad
+one) and can be impossible (the waypoint may be forbidden), so "decomposition maintains global
+optimality" does not hold in general (measured in ``docs/RESULTS.md``).
 
 Ours (``soft``): the same waypoints, moved off forbidden states, mark *regions*: a waypoint counts
 as reached once the position is at or past it, and the low-level goal stays the true target. The
@@ -27,13 +27,16 @@ SPACING = 75
 
 
 def paper_waypoints(start: int, target: int) -> list[int]:
-    """The paper's subgoals, target last: evenly spaced exact states."""
+    """The paper's subgoals exactly as its code computes them (seed 000, lines 120–139):
+    ``max(2, gap // 75)`` points in total, ``gap // count`` apart, the target last
+    (278 → [92, 184, 278])."""
     gap = abs(target - start)
     if gap <= DIRECT_GAP:
         return [target]
     count = max(2, gap // SPACING)
+    step = gap // count
     sign = 1 if target > start else -1
-    inner = [start + sign * round(i * gap / (count + 1)) for i in range(1, count + 1)]
+    inner = [start + step * i * sign for i in range(1, count)]
     return [*inner, target]
 
 

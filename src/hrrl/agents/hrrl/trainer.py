@@ -364,6 +364,11 @@ def train(
     """
     out = Path(out)
     with run_lock(out):
+        if config.manager:  # HRRL v2: the manager's cost-to-go network (agents/hrrl/v2.py)
+            from hrrl.agents.hrrl.v2 import train_v2
+
+            out.mkdir(parents=True, exist_ok=True)
+            return train_v2(config, out, seed=seed)
         return _train_locked(config, out, seed=seed, resume=resume, progress=progress)
 
 

@@ -1,0 +1,58 @@
+"""HRRL v2 speed: manager decisions per second, and the 10^6-dense rollout beside the solver.
+
+The value network is trained briefly with seed 0 (search speed does not depend on how long it was
+trained: the manager's ordering is ``g + lb`` and the network is evaluated once per position)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+from hrrl.agents.hrrl import value as V
+from hrrl.agents.hrrl.manager import ManagerConfig, ManagerPolicy
+from hrrl.evaluation import rollout
+from hrrl.solvers.numberline import solve
+from hrrl.suites.hard import FAMILIES, generate_hard
+
+from .timing import best_time
+
+
+@dataclass(frozen=True)
+class AgentTiming:
+    what: str
+    problems: int
+    decisions: int
+    moves: int
+    agent_s: float
+    solver_s: float
+
+
+def _policy(weight: float) -> ManagerPolicy:
+    net, _ = V.train_value(dataclasses.replace(V.ValueConfig(), iterations=200), seed=0)
+    return ManagerPolicy(net=V.NumpyValue(net.state_dict()), config=ManagerConfig(weight=weight))
+
+
+def measure() -> list[AgentTiming]:
+    rows = []
+    policy = _policy(1.0)
+    uniform = _policy(0.0)
+    counts = {f: 10 for f in FAMILIES} | {"hard-1e6": 0, "hard-infeasible": 0}
+    suite = generate_hard(0, counts)
+    million = generate_hard(0, {f: 0 for f in FAMILIES} | {"hard-1e6": 2})
+    for name, pol in (("v2", policy), ("v2 uniform", uniform)):
+        for label, problems in (
+            ("hard suite (no 10^6), 50 problems", suite),
+            ("10^6 dense, 2 problems", million),
+        ):
+            pol.stats.clear()
+            started = time.perf_counter()
+            outcomes = rollout(problems, pol)
+            agent = time.perf_counter() - started
+            solver = sum(best_time(lambda p=p: solve(p), repeats=1) for p in problems)
+            decisions = sum(s.decisions for s in pol.stats.values())
+            moves = sum(len(o.path) - 1 for o in outcomes)
+            rows.append(
+                AgentTiming(f"{name}: {label}", len(problems), decisions, moves, agent, solver)
+            )
+    return rows

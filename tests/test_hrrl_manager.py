@@ -1,0 +1,148 @@
+"""HRRL v2: the learned cost-to-go (value.py) and the manager/worker (manager.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hrrl.agents.hrrl import value as V
+from hrrl.agents.hrrl.config import get_config
+from hrrl.agents.hrrl.manager import ManagerConfig, ManagerPolicy, WalkerPolicy, plan, subgoals
+from hrrl.agents.hrrl.v2 import load_policy, train_v2
+from hrrl.problem import make_problem
+from hrrl.solvers.checker import check_path
+from hrrl.solvers.numberline import solve
+
+TINY = V.ValueConfig(hidden=16, iterations=30, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def tiny_net() -> V.NumpyValue:
+    net, _ = V.train_value(TINY, seed=0)
+    return V.NumpyValue(net.state_dict())
+
+
+def test_window_lb_is_the_free_line_distance() -> None:
+    lb = V.window_lb((1, 3, 5))
+    d = np.arange(V.WIDTH) - V.BEHIND
+    assert lb[d == 0][0] == 0 and lb[d == 5][0] == 1 and lb[d == 2][0] == 2
+    assert np.isinf(lb[d < 0]).all()  # forward moves never go back
+    assert V.window_lb((-1, 3))[d == -2][0] == 2
+
+
+def test_td_targets_follow_the_bellman_equation() -> None:
+    """A hand-made field: moves {1, 3}, cell +1 forbidden; the successor values are exact."""
+    moves = np.array([[1, 3, 0, 0]])
+    field = np.zeros((1, 2 * V.PAD + V.WIDTH), dtype=bool)
+    field[0, V.PAD + V.BEHIND + 1] = True
+    succ = np.full((1, 4, V.WIDTH), 7.0, dtype=np.float32)
+    succ[0, 1, V.BEHIND] = 0.0  # the landing of +3 is the goal d = 3
+    goal, mask = V.td_targets(field, moves, succ)
+    assert goal[0, V.BEHIND] == 0.0
+    assert goal[0, V.BEHIND + 3] == 1.0
+    assert goal[0, V.BEHIND + 5] == 8.0  # via +3 (the +1 landing is forbidden)
+    assert goal[0, V.BEHIND - 1] == V.CAP  # behind, forward moves only
+    assert not mask[0, V.BEHIND + 1]  # a forbidden goal is never trained
+
+
+def test_value_training_is_deterministic_under_a_seed() -> None:
+    a, _ = V.train_value(TINY, seed=3)
+    b, _ = V.train_value(TINY, seed=3)
+    c, _ = V.train_value(TINY, seed=4)
+    for key, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[key])
+    assert any(not torch.equal(v, c.state_dict()[k]) for k, v in a.state_dict().items())
+
+
+def test_v2_run_saves_and_loads_without_pickle(tmp_path) -> None:
+    config = dataclasses.replace(get_config("v2"), value_iterations=20, value_hidden=16)
+    run = train_v2(config, tmp_path / "run", seed=1)
+    assert (run / "model.safetensors").is_file() and (run / "state.json").is_file()
+    policy = load_policy(run)
+    problem = make_problem(278, [51, 102, 177, 203, 234])
+    path, _stats = policy.solve(problem)
+    assert path is not None and check_path(problem, path)
+    assert len(path) - 1 == solve(problem).steps
+    from hrrl.agents.registry import load_policy as registry_load
+
+    assert isinstance(registry_load(run), ManagerPolicy)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(5, 300),
+    st.lists(st.integers(1, 299), max_size=60),
+    st.sampled_from([(1, 3, 5), (2, 7), (-1, 3, 5), (-2, 5), (1, 4, 6)]),
+    st.sampled_from([None, "optimal", "optimal-1"]),
+    st.booleans(),
+)
+def test_manager_is_optimal_and_never_claims_the_impossible(
+    tiny_net, target, forbidden, actions, budget, reverse
+) -> None:
+    forbidden = [f for f in set(forbidden) if f != target]
+    problem = make_problem(target, forbidden, actions)
+    if reverse:
+        problem = make_problem(
+            0, [target - f for f in forbidden], tuple(-a for a in actions), start=target
+        )
+    verdict = solve(problem)
+    if budget is not None and verdict.unbudgeted_steps:
+        steps = verdict.unbudgeted_steps - (1 if budget == "optimal-1" else 0)
+        if steps < 1:
+            return
+        problem = dataclasses.replace(problem, max_steps=steps)
+        verdict = solve(problem)
+    for weight in (1.0, 0.0):
+        path, stats = plan(problem, tiny_net, ManagerConfig(weight=weight))
+        if verdict.feasible:
+            assert path is not None and check_path(problem, path)
+            assert len(path) - 1 == verdict.steps  # admissible ordering: optimal
+        else:
+            assert path is None and stats.exhausted
+
+
+def test_worker_reaches_every_subgoal_and_the_policy_is_deterministic(tiny_net) -> None:
+    problem = make_problem(900, [*list(range(100, 800, 7)), 401, 402], (1, 3, 5))
+    policy = ManagerPolicy(net=tiny_net)
+    path, stats = policy.solve(problem)
+    again, _ = ManagerPolicy(net=tiny_net).solve(problem)
+    assert path == again and path is not None and check_path(problem, path)
+    assert stats.subgoals[-1] == 900 and stats.worker_fallbacks == 0
+    assert all(g in path for g in stats.subgoals)
+    plan_path, _ = plan(problem, tiny_net, ManagerConfig())
+    assert plan_path is not None
+    assert len(path) == len(plan_path)
+
+
+def test_subgoals_mark_every_change_of_move_and_the_spacing() -> None:
+    path = [0, 5, 10, 15, 16, 21, 26, 31, 36, 41]
+    goals = subgoals(path, spacing=12)
+    assert goals[-1] == len(path) - 1
+    assert 3 in goals and 4 in goals  # the move changes at 15 and back at 16
+    assert all(path[b] - path[a] <= 12 for a, b in zip([0, *goals], goals, strict=False))
+
+
+def test_flat_and_paper_walkers_give_valid_trajectories(tiny_net) -> None:
+    problem = make_problem(278, [51, 102, 177, 203, 234])
+    for walker in (WalkerPolicy(tiny_net), WalkerPolicy(tiny_net, waypoints="paper")):
+        path, _ = walker.solve(problem)
+        assert path[0] == 0 and all(x not in problem.forbidden for x in path)
+
+
+def test_solve_plot_writes_a_png_with_zoomed_windows_for_long_problems(tmp_path) -> None:
+    from hrrl.agents.hrrl.plot import _windows
+    from hrrl.cli import main
+
+    out = tmp_path / "p.png"
+    assert main(["solve", "--target", "278", "--forbidden", "51,102,177", "--plot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    problem = make_problem(5000, [100, 2000, 2001])
+    path = solve(problem).path
+    assert path is not None
+    windows = _windows(problem, list(path))
+    assert 1 <= len(windows) <= 4 and all(b - a <= 130 for a, b in windows)
