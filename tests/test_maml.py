@@ -1,9 +1,11 @@
-"""MAML / FOMAML: meta-gradients against oracles, the inner step, baseline, memory, determinism."""
+"""MAML / FOMAML / ANIL / Reptile: meta-gradients against oracles, the inner step, baseline,
+memory, determinism, save/load."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ from torch.func import functional_call
 
 from hrrl.agents.maml import (
     MAMLConfig,
+    MetaLearner,
+    MetaLearnerConfig,
     TaskData,
     TrainLog,
     adapt,
@@ -19,6 +23,8 @@ from hrrl.agents.maml import (
     detach_params,
     discounted_returns,
     evaluate_adaptation,
+    head_names,
+    inner_lr_at,
     inner_step,
     linear_baseline,
     make_actor,
@@ -27,10 +33,14 @@ from hrrl.agents.maml import (
     meta_gradient,
     meta_loss,
     policy_params,
+    reptile_outer_step,
     stack_params,
     surrogate_loss,
     train_maml,
+    train_meta,
 )
+from hrrl.core.checkpoint import STATE, TENSORS
+from hrrl.core.learner import load_learner, save_learner
 from hrrl.envs.nav2d import Nav2DConfig, rollout_batch, sample_goals
 
 TINY = MAMLConfig(hidden_sizes=(4,), init_log_std=-0.5)
@@ -68,10 +78,11 @@ def _objective(
     pre: list[TaskData],
     post: list[TaskData],
     lr: float,
+    names: frozenset[str] | None = None,
 ) -> float:
     params = _unflatten(flat, shapes)
     params = {k: v.requires_grad_(True) for k, v in params.items()}
-    adapted = adapt(policy, params, pre, lr, first_order=False)
+    adapted = adapt(policy, params, pre, lr, first_order=False, names=names)
     return float(meta_loss(policy, adapted, post).detach())
 
 
@@ -233,3 +244,149 @@ def test_maml_learns_to_adapt_on_nav2d() -> None:
     gain_after = after["distance"][:, 1].mean() - after["distance"][:, 0].mean()
     assert after["distance"][:, 1].mean() > before["distance"][:, 1].mean() + 3.0
     assert gain_after > gain_before
+
+
+# --- ANIL ------------------------------------------------------------------------------------
+
+
+def test_anil_inner_step_leaves_the_body_unchanged() -> None:
+    policy = _tiny_policy()
+    data = _fixed_data(np.random.default_rng(10), 1, 30)[0]
+    params = policy_params(policy)
+    head = head_names(policy)
+    assert head == {"mean_net.2.weight", "mean_net.2.bias"}
+    adapted = inner_step(policy, params, data, lr=0.5, create_graph=True, names=head)
+    for name, p in params.items():
+        if name in head:
+            assert not torch.equal(adapted[name], p)
+        else:
+            assert adapted[name] is p
+    full = inner_step(policy, params, data, lr=0.5, create_graph=False)
+    for name in head:  # the head's step is the full step's head part
+        assert torch.allclose(adapted[name], full[name])
+
+
+def test_anil_meta_gradient_matches_finite_differences() -> None:
+    """The body is not adapted but still gets the second-order meta-gradient through the head."""
+    policy = _tiny_policy()
+    rng = np.random.default_rng(11)
+    pre, post = _fixed_data(rng, 2, 12), _fixed_data(rng, 2, 12)
+    lr, head = 0.5, head_names(policy)
+    params = policy_params(policy)
+    grads = meta_gradient(policy, params, pre, post, lr, first_order=False, names=head)
+    analytic = torch.cat([g.reshape(-1) for g in grads])
+    shapes = {k: v.shape for k, v in params.items()}
+    flat = torch.cat([p.detach().reshape(-1) for p in params.values()])
+    numeric = torch.zeros_like(flat)
+    eps = 1e-6
+    for i in range(flat.numel()):
+        bump = torch.zeros_like(flat)
+        bump[i] = eps
+        plus = _objective(policy, flat + bump, shapes, pre, post, lr, head)
+        minus = _objective(policy, flat - bump, shapes, pre, post, lr, head)
+        numeric[i] = (plus - minus) / (2 * eps)
+    assert torch.allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+    maml = torch.cat(
+        [g.reshape(-1) for g in meta_gradient(policy, params, pre, post, lr, first_order=False)]
+    )
+    assert (maml - analytic).norm() > 1e-3 * analytic.norm()
+
+
+# --- Reptile ---------------------------------------------------------------------------------
+
+
+def test_reptile_outer_step_is_the_interpolation() -> None:
+    policy = _tiny_policy()
+    theta = {k: v.detach().clone() for k, v in policy_params(policy).items()}
+    gen = torch.Generator().manual_seed(0)
+    adapted = [
+        {k: v + torch.randn(v.shape, generator=gen, dtype=v.dtype) for k, v in theta.items()}
+        for _ in range(3)
+    ]
+    eps = 0.3
+    reptile_outer_step(policy, adapted, eps)
+    for name, p in policy_params(policy).items():
+        mean = sum(a[name] for a in adapted) / 3
+        assert torch.allclose(p.detach(), theta[name] + eps * (mean - theta[name]), atol=1e-12)
+
+
+def test_reptile_with_one_task_and_unit_step_lands_on_the_adapted_params() -> None:
+    policy = _tiny_policy()
+    data = _fixed_data(np.random.default_rng(12), 1, 20)[0]
+    adapted = detach_params(inner_step(policy, policy_params(policy), data, 0.2, False))
+    reptile_outer_step(policy, [adapted], 1.0)
+    for name, p in policy_params(policy).items():
+        assert torch.allclose(p.detach(), adapted[name], atol=1e-12)
+
+
+# --- step-size schedule, best-model selection --------------------------------------------------
+
+
+def test_inner_step_size_is_halved_after_the_first_step() -> None:
+    config = MAMLConfig(inner_lr=0.1, inner_lr_after_first=0.05)
+    assert [inner_lr_at(config, s) for s in range(3)] == [0.1, 0.05, 0.05]
+    assert [inner_lr_at(MAMLConfig(inner_lr=0.1), s) for s in range(3)] == [0.1, 0.1, 0.1]
+
+
+def test_train_maml_keeps_the_best_validated_model() -> None:
+    config = MAMLConfig(hidden_sizes=(8,), meta_batch_size=3, trajectories_per_task=4)
+    env = Nav2DConfig(horizon=15)
+    policy = make_policy(config, seed=0)
+    snapshots: list[dict[str, torch.Tensor]] = []
+    scores = iter([1.0, 5.0, 2.0])
+
+    def validate(p: torch.nn.Module) -> float:
+        snapshots.append({k: v.detach().clone() for k, v in p.state_dict().items()})
+        return next(scores)
+
+    log = train_maml(policy, config, env, 6, np.random.default_rng(0), validate, 2)
+    assert log.validation == [(2, 1.0), (4, 5.0), (6, 2.0)]
+    assert log.best_iteration == 4
+    for k, v in policy.state_dict().items():
+        assert torch.equal(v, snapshots[1][k])
+    # Validation draws nothing from the training generator: without it, the same training.
+    plain = make_policy(config, seed=0)
+    plain_log = train_maml(plain, config, env, 6, np.random.default_rng(0))
+    assert plain_log.post_return == log.post_return
+
+
+# --- every method: determinism, save / load --------------------------------------------------
+
+METHODS = ("maml", "fomaml", "anil", "reptile")
+
+
+def _learner(method: str, seed: int) -> MetaLearner:
+    agent = MAMLConfig(hidden_sizes=(8,), meta_batch_size=3, trajectories_per_task=4, inner_steps=2)
+    learner = MetaLearner(MetaLearnerConfig(method=method, agent=agent), seed)
+    learner.train(Nav2DConfig(horizon=15), 3, np.random.default_rng(seed))
+    return learner
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_is_deterministic_under_a_seed(method: str) -> None:
+    a, b, c = _learner(method, 3), _learner(method, 3), _learner(method, 4)
+    for key, value in a.state_arrays().items():
+        assert torch.equal(value, b.state_arrays()[key])
+    assert any(not torch.equal(v, c.state_arrays()[k]) for k, v in a.state_arrays().items())
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_saves_and_loads(method: str, tmp_path: Path) -> None:
+    learner = _learner(method, 5)
+    save_learner(tmp_path, learner)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([STATE, TENSORS])
+    fresh = load_learner(tmp_path, MetaLearner(learner.config, seed=99))
+    obs = np.random.default_rng(0).normal(size=(2, 3, 2))
+    assert np.array_equal(
+        learner.act(obs, np.random.default_rng(1)), fresh.act(obs, np.random.default_rng(1))
+    )
+    env = Nav2DConfig(horizon=15)
+    goals = sample_goals(3, np.random.default_rng(2), env)
+    before = learner.adapt_and_evaluate(env, goals, 2, np.random.default_rng(3))
+    after = fresh.adapt_and_evaluate(env, goals, 2, np.random.default_rng(3))
+    assert np.array_equal(before["distance"], after["distance"])
+
+
+def test_train_meta_rejects_an_unknown_method() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        train_meta("pearl", _tiny_policy(), TINY, Nav2DConfig(), 1, np.random.default_rng(0))

@@ -1,4 +1,10 @@
-"""MAML and first-order MAML for reinforcement learning (Finn, Abbeel & Levine 2017).
+"""MAML, first-order MAML, ANIL and Reptile for reinforcement learning.
+
+MAML: Finn, Abbeel & Levine 2017. ANIL (Raghu et al. 2020, "Almost No Inner Loop"): MAML whose
+inner loop adapts only the policy's head (the last linear layer of the mean network; the body and
+the log standard deviation are meta-learned but not adapted). Reptile (Nichol, Achiam & Schulman
+2018): a few plain inner policy-gradient steps per task, then ``θ ← θ + ε (mean_i θ̃_i − θ)``, no
+meta-gradient. All four share one inner step (:func:`inner_step`) on a parameter dict.
 
 The policy is a Gaussian MLP with a state-independent learned log standard deviation. The inner
 loop is one vanilla policy-gradient step per task: advantages are discounted returns minus a
@@ -12,21 +18,22 @@ pre-update sampling distribution on ``θ`` is not differentiated.
 The outer optimiser is Adam on the post-update policy-gradient surrogate, not TRPO: a trust
 region on a second-order meta-objective needs third-order Hessian-vector products per
 conjugate-gradient iteration; Adam keeps the MAML / FOMAML comparison about the meta-gradient
-alone and is what many reproductions use.
+alone and is what many reproductions use. Reptile's outer step is the paper's interpolation.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
+from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp
 from hrrl.core.seeding import init_module
 from hrrl.envs.nav2d import Nav2DConfig, RewardKind, TrajectoryBatch, rollout_batch, sample_goals
@@ -58,6 +65,20 @@ class MAMLConfig:
     """FOMAML: drop the second-order term (detach the inner gradient)."""
     inner_steps: int = 1
     """Adaptation steps during meta-training, each on freshly sampled trajectories."""
+    inner_lr_after_first: float | None = None
+    """Step size of every adaptation step after the first (Finn et al. halve it: 0.1 → 0.05);
+    None: ``inner_lr`` throughout."""
+    head_only: bool = False
+    """ANIL: the inner loop adapts only the head (last linear layer of the mean network)."""
+    reptile_step_size: float = 1.0
+    """Reptile's outer step size ε in ``θ ← θ + ε (mean θ̃ − θ)``."""
+
+
+def inner_lr_at(config: MAMLConfig, step: int) -> float:
+    """The inner step size of adaptation step ``step`` (0-based)."""
+    if step > 0 and config.inner_lr_after_first is not None:
+        return config.inner_lr_after_first
+    return config.inner_lr
 
 
 # --- policy ----------------------------------------------------------------------------------
@@ -89,6 +110,23 @@ def make_policy(
     policy = GaussianMLPPolicy(2, 2, config)
     init_module(policy, seed)
     return policy.to(dtype)
+
+
+def head_names(policy: GaussianMLPPolicy) -> frozenset[str]:
+    """Names of the head's parameters: the last linear layer of the mean network (ANIL)."""
+    linears = [n for n, m in policy.mean_net.named_modules() if isinstance(m, nn.Linear)]
+    return frozenset(f"mean_net.{linears[-1]}.{p}" for p in ("weight", "bias"))
+
+
+def adapted_names(policy: nn.Module, config: MAMLConfig) -> frozenset[str] | None:
+    """The parameters the inner loop adapts: the head for ANIL, all (None) otherwise."""
+    if not config.head_only:
+        return None
+    if not isinstance(policy, GaussianMLPPolicy):
+        raise TypeError(
+            "ANIL needs a GaussianMLPPolicy (its head is the mean network's last layer)"
+        )
+    return head_names(policy)
 
 
 def policy_params(policy: nn.Module) -> Params:
@@ -203,23 +241,39 @@ def task_data(batch: TrajectoryBatch, config: MAMLConfig, dtype: torch.dtype) ->
 
 
 def inner_step(
-    policy: nn.Module, params: Params, data: TaskData, lr: float, create_graph: bool
+    policy: nn.Module,
+    params: Params,
+    data: TaskData,
+    lr: float,
+    create_graph: bool,
+    names: Collection[str] | None = None,
 ) -> Params:
     """One vanilla policy-gradient step ``θ - α ∇L(θ)`` on ``data``.
 
     ``create_graph=True`` keeps the step differentiable in ``θ`` (MAML); with ``False`` the
     gradient is a constant and the result depends on ``θ`` only through the identity (FOMAML).
+    ``names`` restricts the step to those parameters (ANIL: the head); the others are returned
+    as the very same tensors.
     """
+    stepped = list(params) if names is None else [n for n in params if n in names]
     loss = surrogate_loss(policy, params, data.obs, data.actions, data.weights)
-    grads = torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
-    return {name: p - lr * g for (name, p), g in zip(params.items(), grads, strict=True)}
+    grads = torch.autograd.grad(loss, [params[n] for n in stepped], create_graph=create_graph)
+    out = dict(params)
+    for name, g in zip(stepped, grads, strict=True):
+        out[name] = params[name] - lr * g
+    return out
 
 
 def adapt(
-    policy: nn.Module, params: Params, data: Sequence[TaskData], lr: float, first_order: bool
+    policy: nn.Module,
+    params: Params,
+    data: Sequence[TaskData],
+    lr: float,
+    first_order: bool,
+    names: Collection[str] | None = None,
 ) -> list[Params]:
     """Adapted parameters for every task (graph kept unless ``first_order``)."""
-    return [inner_step(policy, params, d, lr, create_graph=not first_order) for d in data]
+    return [inner_step(policy, params, d, lr, not first_order, names) for d in data]
 
 
 def meta_loss(
@@ -240,9 +294,11 @@ def meta_gradient(
     post_data: Sequence[TaskData],
     lr: float,
     first_order: bool,
+    names: Collection[str] | None = None,
 ) -> list[torch.Tensor]:
-    """∇_θ of :func:`meta_loss` after :func:`adapt` (MAML, or FOMAML with ``first_order``)."""
-    adapted = adapt(policy, params, pre_data, lr, first_order)
+    """∇_θ of :func:`meta_loss` after :func:`adapt` (MAML, or FOMAML with ``first_order``;
+    ANIL with ``names`` = the head)."""
+    adapted = adapt(policy, params, pre_data, lr, first_order, names)
     loss = meta_loss(policy, adapted, post_data)
     return list(torch.autograd.grad(loss, list(params.values())))
 
@@ -301,6 +357,10 @@ class TrainLog:
     """Wall time of each whole iteration (sampling, adaptation, meta-update)."""
     update_seconds: list[float] = field(default_factory=list)
     """Wall time of the adaptation + meta-gradient + optimiser step alone."""
+    validation: list[tuple[int, float]] = field(default_factory=list)
+    """(iterations done, validation score) when training keeps the best model."""
+    best_iteration: int | None = None
+    """Iterations done when the kept (best-validated) model was taken; None: the last model."""
 
 
 def maml_iteration(
@@ -316,6 +376,7 @@ def maml_iteration(
     if config.inner_steps < 1:
         raise ValueError("MAML needs at least one inner step")
     params = policy_params(policy)
+    names = adapted_names(policy, config)
     dtype = next(iter(params.values())).dtype
     started = time.perf_counter()
     goals = sample_goals(config.meta_batch_size, rng, env_config)
@@ -328,8 +389,9 @@ def maml_iteration(
             pre = batch
         data = task_data(batch, config, dtype)
         update_started = time.perf_counter()
+        lr = inner_lr_at(config, step)
         adapted = [
-            inner_step(policy, p, d, config.inner_lr, create_graph=not config.first_order)
+            inner_step(policy, p, d, lr, not config.first_order, names)
             for p, d in zip(adapted, data, strict=True)
         ]
         update_time += time.perf_counter() - update_started
@@ -346,18 +408,106 @@ def maml_iteration(
     log.post_return.append(float(post.returns().mean()))
 
 
+Validator = Callable[[nn.Module], float]
+"""Scores a policy on a fixed validation set (higher is better); must not touch the training
+generator."""
+
+
 def train_maml(
     policy: nn.Module,
     config: MAMLConfig,
     env_config: Nav2DConfig,
     iterations: int,
     rng: np.random.Generator,
+    validate: Validator | None = None,
+    validate_every: int = 0,
 ) -> TrainLog:
-    """Meta-train ``policy`` in place with MAML (or FOMAML if ``config.first_order``)."""
+    """Meta-train ``policy`` in place with MAML (FOMAML if ``config.first_order``, ANIL if
+    ``config.head_only``).
+
+    With ``validate`` and ``validate_every`` > 0 the policy is scored every ``validate_every``
+    iterations (and at the end) and the best-scoring parameters are loaded back at the end
+    (Finn et al. keep the best model); ``log.validation`` and ``log.best_iteration`` record it.
+    """
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.meta_lr)
     log = TrainLog()
-    for _ in range(iterations):
+    best: tuple[float, dict[str, torch.Tensor]] | None = None
+    for i in range(iterations):
         maml_iteration(policy, optimizer, config, env_config, rng, log)
+        done = i + 1
+        due = validate_every > 0 and (done % validate_every == 0 or done == iterations)
+        if validate is not None and due:
+            score = float(validate(policy))
+            log.validation.append((done, score))
+            if best is None or score > best[0]:
+                state = {k: v.detach().clone() for k, v in policy.state_dict().items()}
+                best = (score, state)
+                log.best_iteration = done
+    if best is not None:
+        policy.load_state_dict(best[1])
+    return log
+
+
+def reptile_outer_step(policy: nn.Module, adapted: Sequence[Params], step_size: float) -> None:
+    """Reptile's outer update in place: ``θ ← θ + ε (mean_i θ̃_i − θ)``."""
+    with torch.no_grad():
+        for name, p in policy.named_parameters():
+            target = torch.stack([a[name].detach() for a in adapted]).mean(dim=0)
+            p.add_(step_size * (target - p))
+
+
+def reptile_iteration(
+    policy: nn.Module,
+    config: MAMLConfig,
+    env_config: Nav2DConfig,
+    rng: np.random.Generator,
+    log: TrainLog,
+) -> None:
+    """One Reptile iteration: ``config.inner_steps`` policy-gradient steps per task, each on
+    fresh trajectories (the same :func:`inner_step` as MAML, no graph kept), then
+    :func:`reptile_outer_step`. Logs the returns before and after the first step."""
+    params = policy_params(policy)
+    names = adapted_names(policy, config)
+    dtype = next(iter(params.values())).dtype
+    started = time.perf_counter()
+    goals = sample_goals(config.meta_batch_size, rng, env_config)
+    adapted: list[Params] = [detach_params(params)] * len(goals)
+    update_time = 0.0
+    returns = []
+    for step in range(config.inner_steps):
+        batch = sample(policy, adapted, goals, config.trajectories_per_task, env_config, rng)
+        returns.append(float(batch.returns().mean()))
+        data = task_data(batch, config, dtype)
+        update_started = time.perf_counter()
+        lr = inner_lr_at(config, step)
+        adapted = [
+            detach_params(inner_step(policy, _requiring_grad(p), d, lr, False, names))
+            for p, d in zip(adapted, data, strict=True)
+        ]
+        update_time += time.perf_counter() - update_started
+    update_started = time.perf_counter()
+    reptile_outer_step(policy, adapted, config.reptile_step_size)
+    now = time.perf_counter()
+    log.update_seconds.append(update_time + now - update_started)
+    log.iteration_seconds.append(now - started)
+    log.pre_return.append(returns[0])
+    if len(returns) > 1:
+        log.post_return.append(returns[1])
+
+
+def train_reptile(
+    policy: nn.Module,
+    config: MAMLConfig,
+    env_config: Nav2DConfig,
+    iterations: int,
+    rng: np.random.Generator,
+) -> TrainLog:
+    """Meta-train ``policy`` in place with Reptile."""
+    if config.inner_steps < 1:
+        raise ValueError("Reptile needs at least one inner step")
+    log = TrainLog()
+    for _ in range(iterations):
+        reptile_iteration(policy, config, env_config, rng, log)
     return log
 
 
@@ -407,8 +557,9 @@ def evaluate_adaptation(
 
     Each step samples ``config.trajectories_per_task`` trajectories per task with the current
     adapted parameters, records their mean return under every reward kind, and adapts on them
-    with the env's own reward (step size ``config.inner_lr``).
+    with the env's own reward (step size :func:`inner_lr_at`; only the head for ANIL).
     """
+    names = adapted_names(policy, config)
     params = detach_params(policy_params(policy))
     dtype = next(iter(params.values())).dtype
     per_task = [params] * len(goals)
@@ -420,8 +571,9 @@ def evaluate_adaptation(
         if step == steps:
             break
         data = task_data(batch, config, dtype)
+        lr = inner_lr_at(config, step)
         per_task = [
-            detach_params(inner_step(policy, _requiring_grad(p), d, config.inner_lr, False))
+            detach_params(inner_step(policy, _requiring_grad(p), d, lr, False, names))
             for p, d in zip(per_task, data, strict=True)
         ]
     return out
@@ -429,3 +581,74 @@ def evaluate_adaptation(
 
 def _requiring_grad(params: Params) -> Params:
     return {name: p.detach().requires_grad_(True) for name, p in params.items()}
+
+
+# --- learner ---------------------------------------------------------------------------------
+
+META_METHODS = ("maml", "fomaml", "anil", "reptile")
+
+
+@dataclass(frozen=True)
+class MetaLearnerConfig:
+    """A meta-learner: its method and the agent settings it trains with."""
+
+    method: str = "maml"
+    """One of :data:`META_METHODS`."""
+    agent: MAMLConfig = field(default_factory=MAMLConfig)
+    """Policy, inner step and outer settings (``first_order`` / ``head_only`` follow ``method``)."""
+
+
+def method_config(method: str, agent: MAMLConfig) -> MAMLConfig:
+    """``agent`` with the switches of ``method`` set (``first_order`` for FOMAML, ``head_only``
+    for ANIL)."""
+    if method not in META_METHODS:
+        raise ValueError(f"unknown meta-learning method {method!r}")
+    return replace(agent, first_order=method == "fomaml", head_only=method == "anil")
+
+
+def train_meta(
+    method: str,
+    policy: nn.Module,
+    agent: MAMLConfig,
+    env_config: Nav2DConfig,
+    iterations: int,
+    rng: np.random.Generator,
+    validate: Validator | None = None,
+    validate_every: int = 0,
+) -> TrainLog:
+    """Meta-train ``policy`` in place with ``method`` (see :data:`META_METHODS`)."""
+    config = method_config(method, agent)
+    if method == "reptile":
+        return train_reptile(policy, config, env_config, iterations, rng)
+    return train_maml(policy, config, env_config, iterations, rng, validate, validate_every)
+
+
+class MetaLearner(StateArrays):
+    """A meta-trained navigation policy under the learner contract (:mod:`hrrl.core.learner`):
+    its weights are the learned state, saved as safetensors with the config as JSON.
+
+    The outer optimiser's moments are not part of the state: a loaded learner adapts and acts
+    exactly as the saved one; meta-training it further restarts Adam."""
+
+    STATE = ("policy",)
+
+    def __init__(self, config: MetaLearnerConfig, seed: int) -> None:
+        self.config = config
+        self.agent = method_config(config.method, config.agent)
+        self.policy = make_policy(self.agent, seed)
+
+    def train(self, env_config: Nav2DConfig, iterations: int, rng: np.random.Generator) -> TrainLog:
+        return train_meta(
+            self.config.method, self.policy, self.config.agent, env_config, iterations, rng
+        )
+
+    def adapt_and_evaluate(
+        self, env_config: Nav2DConfig, goals: np.ndarray, steps: int, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """:func:`evaluate_adaptation` of this learner's policy (its own inner loop)."""
+        return evaluate_adaptation(self.policy, self.agent, env_config, goals, steps, rng)
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Actions of the unadapted policy for (K, N, 2) observations (one task per row)."""
+        params = detach_params(policy_params(self.policy))
+        return make_actor(self.policy, stack_params([params] * obs.shape[0]), rng)(obs)
