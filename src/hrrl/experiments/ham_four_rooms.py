@@ -21,6 +21,7 @@ from hrrl.core.report import load_note, markdown_table, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
+from hrrl.experiments._learning_speed import cell, censored_summary, pick, speedup
 from hrrl.experiments.base import Experiment, ExperimentContext
 
 # Merge note: on the `house` branch these move to hrrl.tasks.four_rooms / the shared kit.
@@ -117,8 +118,12 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     ]
     trials = run_jobs(jobs, workers=ctx.workers, description="ham-four-rooms")
     budget = protocol["episodes"]
-    near = _summary(trials, "episodes_to_near_optimal", budget, protocol["eval_every"])
-    rough = _summary(trials, "episodes_to_rough", budget, protocol["eval_every"])
+    near = censored_summary(
+        trials, "episodes_to_near_optimal", budget, protocol["eval_every"], GOALS, METHODS
+    )
+    rough = censored_summary(
+        trials, "episodes_to_rough", budget, protocol["eval_every"], GOALS, METHODS
+    )
     elapsed = time.perf_counter() - started
     sections = [
         _setup(protocol, ctx.seeds),
@@ -135,46 +140,6 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     }
 
 
-def _pick(trials: list[dict[str, Any]], goal: str, method: str, key: str) -> list[Any]:
-    return [t[key] for t in trials if t["goal"] == goal and t["method"] == method]
-
-
-def _summary(trials: list[dict[str, Any]], key: str, budget: int, floor: int) -> dict[str, Any]:
-    """Per goal and method: mean, 95 % CI clipped to [eval_every, budget], censored count, n."""
-    out: dict[str, Any] = {}
-    for goal in GOALS:
-        out[goal] = {}
-        for method in METHODS:
-            raw = _pick(trials, goal, method, key)
-            ci = mean_ci([budget if v is None else v for v in raw])
-            half = 0.0 if np.isnan(ci.half_width) else ci.half_width
-            out[goal][method] = {
-                "mean": ci.mean,
-                "ci95": [max(floor, ci.mean - half), min(budget, ci.mean + half)],
-                "never": sum(v is None for v in raw),
-                "n": ci.n,
-            }
-    return out
-
-
-def _speedup(summary: dict[str, Any], goal: str, method: str) -> str:
-    """flat / method (ratio of means), marked ≥ / ≤ / ? where censoring makes it a bound."""
-    flat, mine = summary[goal]["flat-Q"], summary[goal][method]
-    ratio = flat["mean"] / mine["mean"]
-    if method == "flat-Q":
-        return "1 (reference)"
-    mark = {(False, False): "", (True, False): "≥ ", (False, True): "≤ ", (True, True): "? "}[
-        (flat["never"] > 0, mine["never"] > 0)
-    ]
-    return f"{mark}{ratio:.2f}×"
-
-
-def _cell(entry: dict[str, Any]) -> str:
-    low, high = entry["ci95"]
-    text = f"{entry['mean']:.0f} [{low:.0f}, {high:.0f}]"
-    return text + (f" ({entry['never']} never)" if entry["never"] else "")
-
-
 def _results(
     trials: list[dict[str, Any]], near: dict[str, Any], rough: dict[str, Any], n: int, budget: int
 ) -> str:
@@ -183,21 +148,21 @@ def _results(
         for method in METHODS:
             finals = [
                 np.inf if v is None else v
-                for v in _pick(trials, goal, method, "final_expected_steps")
+                for v in pick(trials, goal, method, "final_expected_steps")
             ]
             rows.append(
                 [
                     goal,
                     method,
-                    _cell(near[goal][method]),
-                    _speedup(near, goal, method),
-                    _cell(rough[goal][method]),
-                    mean_ci(_pick(trials, goal, method, "early_steps_per_episode")).format(1),
+                    cell(near[goal][method]),
+                    speedup(near, goal, method),
+                    cell(rough[goal][method]),
+                    mean_ci(pick(trials, goal, method, "early_steps_per_episode")).format(1),
                     mean_ci(finals).format(2),
-                    f"{np.mean(_pick(trials, goal, method, 'decisions_per_step_late')):.2f}",
+                    f"{np.mean(pick(trials, goal, method, 'decisions_per_step_late')):.2f}",
                 ]
             )
-    optimal = {g: _pick(trials, g, "flat-Q", "optimal_expected_steps")[0] for g in GOALS}
+    optimal = {g: pick(trials, g, "flat-Q", "optimal_expected_steps")[0] for g in GOALS}
     headers = [
         "goal",
         "method",
@@ -260,9 +225,7 @@ def _claims(near: dict[str, Any], rough: dict[str, Any]) -> str:
     for goal in GOALS:
         parts = []
         for method in METHODS[1:]:
-            parts.append(
-                f"{method} {_speedup(near, goal, method)} / {_speedup(rough, goal, method)}"
-            )
+            parts.append(f"{method} {speedup(near, goal, method)} / {speedup(rough, goal, method)}")
         lines.append(f"- {goal}: " + "; ".join(parts) + ".")
     lines += ["", "Verdict on the qualitative claim (the door machine learns faster than flat Q):"]
     for goal in GOALS:
