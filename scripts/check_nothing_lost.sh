@@ -7,7 +7,7 @@
 #
 # Kills at the checkpoint window are real SIGKILLs, sent by hrrl itself at an exact stage of
 # saving a checkpoint (HRRL_TEST_KILL_AT, a test hook in hrrl.core.checkpoint), not timed sleeps.
-# Takes one to three minutes on 2 cores (more when the machine is busy).
+# Takes two to four minutes on 2 cores (more when the machine is busy).
 set -u
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -179,8 +179,31 @@ statuses="$("$PYTHON" -c 'import json,sys; print(",".join(json.loads(l)["status"
 expect "statuses were '$statuses'" [ "$statuses" = "solved,error,solved,solved" ]
 check "8  an invalid UTF-8 byte makes one error row, the other lines run"
 
-# 9. experiment resume: the experiment job cache is issue #12's; its check belongs here
-printf 'SKIP  9  experiment resume (job cache of issue #12): not checked by this script yet\n'
+# 9. an experiment killed part-way resumes from its finished jobs, to the same numbers
+run $HRRL experiment hdqn-chain --quick --workers 1 --out exp-fresh
+expect "uninterrupted experiment: exit $rc, $(errline)" [ "$rc" -eq 0 ]
+$HRRL experiment hdqn-chain --quick --workers 1 --out exp-killed >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 600); do # wait (at most 60 s) for the first finished job in the cache, then kill
+    [ -n "$(find exp-killed/_work/jobs -name '*.json' 2>/dev/null | head -n 1)" ] && break
+    sleep 0.1
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+cached=$(find exp-killed/_work/jobs -name '*.json' 2>/dev/null | wc -l)
+expect "no finished job was cached before the kill" [ "$cached" -ge 1 ]
+run $HRRL experiment hdqn-chain --quick --workers 1 --out exp-killed
+expect "resumed experiment: exit $rc, $(errline)" [ "$rc" -eq 0 ]
+reused="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("jobs_from_cache", 0))' exp-killed/results.json 2>/dev/null)"
+expect "the resumed run reused no finished job (jobs_from_cache: $reused)" [ "${reused:-0}" -ge 1 ]
+same="$("$PYTHON" -c '
+import json, sys
+skip = {"wall_time_s", "finished_utc", "load_average_end", "command", "jobs_from_cache"}
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+print(all(a.get(k) == b.get(k) for k in (set(a) | set(b)) - skip))
+' exp-fresh/results.json exp-killed/results.json)"
+expect "the resumed run's numbers differ from an uninterrupted run's" [ "$same" = "True" ]
+check "9  an experiment killed part-way resumes from its finished jobs, same numbers"
 
 echo
 if [ "$failures" -eq 0 ]; then echo "nothing lost: every item passed"; exit 0; fi

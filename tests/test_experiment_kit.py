@@ -58,7 +58,8 @@ def test_a_killed_run_resumes_from_its_finished_jobs(tmp_path: Path) -> None:
     assert len(CALLS) == 5 and not set(CALLS) & set(done)
     report = (tmp_path / "out" / "REPORT.md").read_text()
     assert "7 of 12 jobs were read from the resume cache" in report
-    strip = ("wall_time_s", "finished_utc", "load_average_end", "command")
+    assert (resumed["jobs"], resumed["jobs_from_cache"], fresh["jobs_from_cache"]) == (12, 7, 0)
+    strip = ("wall_time_s", "finished_utc", "load_average_end", "command", "jobs_from_cache")
     assert {k: v for k, v in resumed.items() if k not in strip} == {
         k: v for k, v in fresh.items() if k not in strip
     }

@@ -244,5 +244,8 @@ def _run_locked(experiment: Experiment, ctx: ExperimentContext) -> dict[str, Any
         "cpu_count": os.cpu_count(),
         **headline,
     }
+    if ctx.job_counts:  # jobs run through the kit, and how many were read from the resume cache
+        results.setdefault("jobs", ctx.job_counts.get("jobs", 0))
+        results.setdefault("jobs_from_cache", ctx.job_counts.get("cached", 0))
     atomic_write_json(ctx.out / "results.json", results)
     return results
