@@ -325,6 +325,7 @@ def test_5_read_only_folder_fails_before_the_work(tmp_path: Path, cli) -> None:
     try:
         proc = cli("evaluate", "--problems", str(problems), "--out", str(locked / "r.jsonl"))
         one_line_error(proc, "cannot write")
+        assert not (locked / "r.jsonl").exists()
         one_line_error(cli("train", "--out", str(locked / "run")), "not writable")
     finally:
         locked.chmod(0o755)
