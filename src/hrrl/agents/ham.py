@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
 
 from hrrl.core.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from hrrl.core.machines import HAM, Act, Choose, Control
+from hrrl.solvers.markov_chain import absorption_times
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def ham_expected_steps(
                     vals.append(prob * p)
     n = S * A
     M = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
-    pair_times = _absorption_times(M, goal, A)
+    pair_times = absorption_times(M, np.repeat(~goal, A))
     steps = np.zeros(S)
     for s in np.flatnonzero(~goal):
         start = spread(ham.start(int(s)), int(s))
@@ -220,30 +220,3 @@ def ham_expected_steps(
             else sum(p * pair_times[pid(int(s), a)] for a, p in start.items())
         )
     return steps
-
-
-def _absorption_times(M: sp.csr_matrix, goal: np.ndarray, n_points: int) -> np.ndarray:
-    """Expected steps to absorption of the substochastic chain ``M``; ``inf`` where not certain."""
-    n = M.shape[0]
-    live = np.repeat(~goal, n_points)
-    leaks = live & (1.0 - np.asarray(M.sum(axis=1)).ravel() > 1e-12)
-    graph = (M > 0).astype(np.int8).tocsr()
-    reaches = _closure(graph, leaks)
-    can_fail = _closure(graph, live & ~reaches)
-    finite = live & ~can_fail
-    times = np.full(n, np.inf)
-    idx = np.flatnonzero(finite)
-    if idx.size:
-        sub = M[idx][:, idx]
-        system = sp.identity(idx.size, format="csc") - sub.tocsc()
-        times[idx] = np.atleast_1d(spsolve(system, np.ones(idx.size)))
-    return times
-
-
-def _closure(graph: sp.csr_matrix, seeds: np.ndarray) -> np.ndarray:
-    reached = seeds.copy()
-    while True:
-        grown = reached | (graph @ reached.astype(np.int8) > 0)
-        if np.array_equal(grown, reached):
-            return reached
-        reached = grown

@@ -56,7 +56,7 @@ def expected_primitive_steps(
         raise ValueError("the selection picks an option that has no action in that state")
     choose = sp.csr_matrix((selection[sel_s, sel_o], (sel_s, pair_id[sel_s, sel_o])), shape=(S, n))
     M = (M_stay + switch @ choose).tocsr()
-    pair_steps = _absorption_times(M)
+    pair_steps = absorption_times(M)
     state_steps = np.zeros(S)
     for s in np.flatnonzero(~goal):
         chosen = np.flatnonzero(selection[s] > 0)
@@ -65,14 +65,18 @@ def expected_primitive_steps(
     return state_steps
 
 
-def _absorption_times(M: sp.csr_matrix) -> np.ndarray:
-    """Expected steps to absorption of the substochastic chain ``M`` (``inf`` where not sure)."""
+def absorption_times(M: sp.csr_matrix, live: np.ndarray | None = None) -> np.ndarray:
+    """Expected steps to absorption of the substochastic chain ``M`` (``inf`` where not sure).
+
+    ``live`` marks the transient states (default: all); the others count as already absorbed
+    (time 0 is not assigned to them: they stay ``inf`` and never enter the linear system)."""
     n = M.shape[0]
-    leaks = 1.0 - np.asarray(M.sum(axis=1)).ravel() > 1e-12
+    live = np.ones(n, dtype=bool) if live is None else live
+    leaks = live & (1.0 - np.asarray(M.sum(axis=1)).ravel() > 1e-12)
     graph = (M > 0).astype(np.int8).tocsr()
     reaches_goal = _backward_closure(graph, leaks)
-    can_fail = _backward_closure(graph, ~reaches_goal)
-    finite = ~can_fail
+    can_fail = _backward_closure(graph, live & ~reaches_goal)
+    finite = live & ~can_fail
     times = np.full(n, np.inf)
     if finite.any():
         idx = np.flatnonzero(finite)
