@@ -57,8 +57,10 @@ def setup_section(protocol: Protocol, seeds: int) -> str:
   same number of steps); horizon {env.horizon}; reward **−distance**; termination when both
   coordinates are within {env.success_tolerance:g} of the goal.
 - **Scale**: a point that never moves scores −horizon × E‖g‖ = **{-still:.0f}** on average, so
-  returns here are on a different scale from the survey's "−50 → −20" (whose horizon and
-  action limit are not stated).
+  returns here are on a different scale from the survey's "−50 → −20" (seed 001 line 1377).
+  The survey's own demo differs from this setup: horizon 50 (seed 001 line 1127), position
+  += 0.5·a with no action limit (line 1139), done within 0.5 of the goal (line 1147), goals
+  uniform in [−10, 10]² (line 1154); a faithful rebuild is open work (issue #15).
 - **MAML**: Gaussian MLP {"×".join(str(h) for h in agent.hidden_sizes)} ReLU (inputs scaled by
   {agent.obs_scale:g}), α = {agent.inner_lr:g}, **{agent.inner_steps} inner steps during
   meta-training** (each on fresh trajectories; with one inner step, adaptation steps 2–5 at

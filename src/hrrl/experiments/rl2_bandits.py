@@ -60,7 +60,8 @@ PAPER_N100: dict[str, dict[int, float]] = {
     "UCB1": {5: 78.0, 10: 82.4, 50: 84.3},
     "Gittins": {5: 78.3, 10: 82.8, 50: 85.2},
 }
-"""Duan et al. (2016) Table 1, n = 100, as quoted in the task brief (not re-checked here)."""
+"""Duan et al. (2016, arXiv:1611.02779) Table 1, n = 100, as given in issue #15; that table is not
+in our seed copies (seed 001 line 185 states only that RL² adapts rapidly on bandits)."""
 
 RL2_METHOD = "RL² (sampled)"
 RL2_GREEDY_METHOD = "RL² (argmax)"
@@ -364,8 +365,10 @@ def _notes(protocol: Protocol, quick: bool, grouped: dict) -> str:
             "expectation; no policy that must learn can reach it.",
             "- The paper trained RL² with TRPO on far more trials than this CPU budget allows; "
             "where RL² falls short of the paper (and of the tuned baselines), the training budget "
-            "here is the first suspect, not a property of RL². The paper's numbers are quoted from "
-            "the task brief and were not re-checked against the paper here.",
+            "here is the first suspect, not a property of RL². The paper's numbers are Duan et al. "
+            "(2016, arXiv:1611.02779) Table 1 as given in issue #15; that table is not in our "
+            "seed copies (seed 001 line 185 states only that RL² adapts rapidly on bandits), so "
+            "no copy of it could be consulted here.",
         ]
     )
 
