@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,10 @@ import pytest
 import torch
 
 from hrrl.agents.actor_critic import ActorCritic, ActorCriticConfig, Sarsa, SarsaConfig
+from hrrl.agents.cfhrl import CFHRLAgent, CFHRLConfig
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.her import HERDQNAgent, HERDQNConfig
+from hrrl.agents.hiql import GCIQLAgent, HIQLAgent, OfflineGCConfig
 from hrrl.agents.hiro import HIROAgent, HIROConfig
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
@@ -32,6 +34,7 @@ from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
 from hrrl.agents.td3 import TD3Config, TD3Learner
 from hrrl.core.checkpoint import STATE, TENSORS
 from hrrl.core.learner import Learner, load_learner, save_learner
+from hrrl.core.offline_gcrl import GoalSampler, train_offline
 from hrrl.core.options import OptionSet, primitive_options
 from hrrl.core.seeding import make_rng
 from hrrl.envs.bitflip import BitFlipEnv
@@ -39,6 +42,7 @@ from hrrl.envs.chain import StochasticChainEnv
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
 from hrrl.envs.point_maze import PointMazeEnv
 from hrrl.tasks.four_rooms import hallway_options
+from hrrl.tasks.offline_maze import NavigateParams, generate_navigate
 from hrrl.tasks.taxi import TAXI_ID, taxi_decode, taxi_graph
 
 
@@ -173,6 +177,27 @@ def _dqn_h(seed: int) -> HDQNAgent:
     return HDQNAgent(6, 2, _hdqn_config(), seed)
 
 
+_OFFLINE = OfflineGCConfig(hidden=(16, 16), subgoal_steps=4, batch_size=16)
+_NAV = NavigateParams(episodes=3, episode_length=40)
+
+
+def _offline_train(learner: Any, seed: int) -> None:
+    data = generate_navigate(_NAV)
+    if isinstance(learner, CFHRLAgent):
+        learner.set_candidates(data.observations, make_rng(seed))
+    sampler = GoalSampler(data.observations, data.actions, learner.hp.sampling())
+    train_offline(learner, sampler, 3, 16, make_rng(seed))
+
+
+def _offline_actions(learner: Any) -> list[Any]:
+    rng = make_rng(0)
+    obs, goals = rng.uniform(0, 11, size=(4, 2)), rng.uniform(0, 11, size=(4, 2))
+    acts = [learner.act(obs, goals).tolist()]
+    if isinstance(learner, CFHRLAgent):
+        acts += [learner.policy(m)(obs, goals).tolist() for m in ("adaptive", "no-support")]
+    return acts
+
+
 TAXI_STATES = [s for s in range(0, 500, 7) if taxi_decode(s)[1] != taxi_decode(s)[2]]
 """Taxi states where the episode is not over (the passenger is not at the destination)."""
 
@@ -200,6 +225,18 @@ CASES: dict[str, Case] = {
     "her-dqn": Case(_her, _untrained, _her_actions),
     "td3": Case(_td3, _untrained, _td3_actions),
     "hiro": Case(_hiro, _untrained, _hiro_actions),
+    "gciql": Case(lambda s: GCIQLAgent(2, 2, _OFFLINE, s), _offline_train, _offline_actions),
+    "hiql": Case(lambda s: HIQLAgent(2, 2, _OFFLINE, s), _offline_train, _offline_actions),
+    "carl-hiql": Case(
+        lambda s: HIQLAgent(2, 2, replace(_OFFLINE, subgoal_rep="carl"), s),
+        _offline_train,
+        _offline_actions,
+    ),
+    "cfhrl": Case(
+        lambda s: CFHRLAgent(2, 2, CFHRLConfig(base=_OFFLINE, candidates=32, knn=4), s),
+        _offline_train,
+        _offline_actions,
+    ),
 }
 
 

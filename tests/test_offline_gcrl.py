@@ -98,7 +98,12 @@ def test_batch_move_matches_the_env_step() -> None:
     pos += rng.uniform(-0.45, 0.45, size=pos.shape)
     delta = rng.uniform(-0.25, 0.25, size=pos.shape)
     moved = batch_move(pos, delta, walls, float(layout.size))
-    expected = np.array([move_with_collision(p, d, walls, float(layout.size)) for p, d in zip(pos, delta, strict=True)])
+    expected = np.array(
+        [
+            move_with_collision(p, d, walls, float(layout.size))
+            for p, d in zip(pos, delta, strict=True)
+        ]
+    )
     assert np.array_equal(moved, expected)
 
 
@@ -196,7 +201,9 @@ def _cfhrl(obs: np.ndarray, **kw: object) -> CFHRLAgent:
     return agent
 
 
-def test_cfhrl_refinement_terminates_on_dataset_states(small: tuple[np.ndarray, np.ndarray]) -> None:
+def test_cfhrl_refinement_terminates_on_dataset_states(
+    small: tuple[np.ndarray, np.ndarray],
+) -> None:
     obs, _ = small
     agent = _cfhrl(obs)
     s = torch.tensor([[0.5, 0.5], [2.5, 0.5], [10.5, 10.5]])
@@ -233,3 +240,20 @@ def test_hiql_learns_a_short_task() -> None:
     s, g = torch.tensor([[0.5, 0.5], [0.5, 0.5]]), torch.tensor([[0.5, 0.5], [0.5, 4.5]])
     near, far = agent.cost(s, g)
     assert near < far  # the value orders a reached goal before a distant one
+
+
+def test_experiment_writes_report_on_a_tiny_protocol(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hrrl.experiments import offline_pointmaze as exp
+    from hrrl.experiments.base import run_experiment
+
+    tiny = exp.Protocol(NavigateParams(episodes=8, episode_length=60), 2, 1, 10)
+    monkeypatch.setattr(exp, "QUICK", tiny)
+    out = run_experiment(exp.EXPERIMENT, tmp_path, quick=True, seeds=2, workers=1)
+    assert set(out["success"]) == set(exp.ROWS)
+    assert all(0.0 <= v["mean"] <= 1.0 and v["n"] == 2 for v in out["success"].values())
+    assert out["dataset"]["transitions"] == 8 * 60
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "003:5" in text and "003:9" in text and "not reproduced" in text
+    assert (tmp_path / "carl_clusters.png").stat().st_size > 0

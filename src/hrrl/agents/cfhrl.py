@@ -25,21 +25,21 @@ the stopping rule with the proposer's raw output (not snapped to dataset states)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from hrrl.agents.hiql import HIQLAgent, OfflineGCConfig, _adam
+from hrrl.agents.hiql import HIQLAgent, OfflineGCConfig, _adam, _init
 from hrrl.core.offline_gcrl import GaussianPolicy, awr_weights
-from hrrl.core.seeding import init_module, spawn_seeds
+from hrrl.core.seeding import spawn_seeds
 
 MODES = ("adaptive", "flat", "fixed", "no-support")
 
 
 @dataclass(frozen=True)
 class CFHRLConfig:
-    base: OfflineGCConfig = OfflineGCConfig()
+    base: OfflineGCConfig = field(default_factory=OfflineGCConfig)
     max_depth: int = 8
     fixed_depth: int = 3
     candidates: int = 4096
@@ -54,22 +54,25 @@ class CFHRLAgent(HIQLAgent):
 
     def __init__(self, obs_dim: int, action_dim: int, config: CFHRLConfig, seed: int) -> None:
         super().__init__(obs_dim, action_dim, config.base, seed)
-        self.config = config.base
+        self.config = config
         self.cf = config
-        self.cfhrl_config = config
         s_p = spawn_seeds(seed, 5)[4]
-        self.proposer = init_module(GaussianPolicy(2 * obs_dim, obs_dim, config.base.hidden, tanh_mean=False), s_p)
+        self.proposer = _init(
+            GaussianPolicy(2 * obs_dim, obs_dim, config.base.hidden, tanh_mean=False), s_p
+        )
         self.proposer_opt = _adam(self.proposer, lr=config.base.lr)
         self.candidates = np.zeros((config.candidates, obs_dim), dtype=np.float32)
 
     @property
     def threshold(self) -> float:
-        return self.cf.executable_steps or float(self.config.subgoal_steps)
+        return self.cf.executable_steps or float(self.hp.subgoal_steps)
 
     def set_candidates(self, observations: np.ndarray, rng: np.random.Generator) -> None:
         """Keep ``candidates`` dataset states, drawn uniformly without replacement."""
         flat = np.asarray(observations, dtype=np.float32).reshape(-1, self.candidates.shape[1])
-        pick = rng.choice(len(flat), size=len(self.candidates), replace=len(flat) < len(self.candidates))
+        pick = rng.choice(
+            len(flat), size=len(self.candidates), replace=len(flat) < len(self.candidates)
+        )
         self.candidates[:] = flat[pick]
 
     def update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -77,14 +80,18 @@ class CFHRLAgent(HIQLAgent):
         s, mid, g = batch["obs"], batch["midpoints"], batch["actor_goals"]
         with torch.no_grad():
             adv = self.value(mid, g) - self.value(s, g)
-        loss = self.proposer.awr_loss(torch.cat([s, g], -1), mid, awr_weights(adv, self.config.temperature))
+        loss = self.proposer.awr_loss(
+            torch.cat([s, g], -1), mid, awr_weights(adv, self.hp.temperature)
+        )
         self.proposer_opt.zero_grad()
         loss.backward()
         self.proposer_opt.step()
         losses["proposer_loss"] = loss.item()
         return losses
 
-    def refine(self, obs: torch.Tensor, goals: torch.Tensor, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def refine(
+        self, obs: torch.Tensor, goals: torch.Tensor, mode: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Targets for the low level and the refinement depth used, per row."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -110,13 +117,18 @@ class CFHRLAgent(HIQLAgent):
             depth[active] += 1
         return target, depth
 
-    def _supported(self, s: torch.Tensor, t: torch.Tensor, proposal: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
-        """Among the proposal's ``knn`` nearest candidates, the one with least ``c(s, x) + c(x, t)``."""
+    def _supported(
+        self, s: torch.Tensor, t: torch.Tensor, proposal: torch.Tensor, bank: torch.Tensor
+    ) -> torch.Tensor:
+        """Among the proposal's ``knn`` nearest candidates, the one with the least
+        ``c(s, x) + c(x, t)``."""
         near = torch.cdist(proposal, bank).topk(self.cf.knn, largest=False).indices
         options = bank[near]  # (B, K, d)
         b, k, d = options.shape
         flat = options.reshape(b * k, d)
-        total = (self.cost(s.repeat_interleave(k, 0), flat) + self.cost(flat, t.repeat_interleave(k, 0))).reshape(b, k)
+        total = (
+            self.cost(s.repeat_interleave(k, 0), flat) + self.cost(flat, t.repeat_interleave(k, 0))
+        ).reshape(b, k)
         return options[torch.arange(b), total.argmin(1)]
 
     def policy(self, mode: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -48,8 +48,8 @@ from hrrl.core.seeding import init_module, spawn_seeds
 class OfflineGCConfig:
     gamma: float = 0.99
     hidden: tuple[int, ...] = (128, 128)
-    lr: float = 3e-4
-    tau: float = 0.005
+    lr: float = 1e-3
+    tau: float = 0.05
     """Polyak rate of the target networks."""
     expectile: float = 0.7
     temperature: float = 3.0
@@ -68,6 +68,15 @@ class OfflineGCConfig:
         return GoalSampling(gamma=self.gamma, subgoal_steps=self.subgoal_steps, chunk=chunk)
 
 
+M = TypeVar("M", bound=nn.Module)
+
+
+def _init(module: M, seed: int) -> M:
+    """:func:`hrrl.core.seeding.init_module`, keeping the module's type."""
+    init_module(module, seed)
+    return module
+
+
 def _adam(*modules: nn.Module, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adam([p for m in modules for p in m.parameters()], lr=lr)
 
@@ -75,7 +84,10 @@ def _adam(*modules: nn.Module, lr: float) -> torch.optim.Optimizer:
 class _Learner(StateArrays):
     """Shared acting helpers: numpy in, numpy out, no gradients."""
 
-    config: OfflineGCConfig
+    config: Any
+    """What the learner was built with (saved with it)."""
+    hp: OfflineGCConfig
+    """The offline-GCRL hyper-parameters inside it."""
 
     def act(self, obs: np.ndarray, goals: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -93,13 +105,13 @@ class GCIQLAgent(_Learner):
     STATE = ("q", "target_q", "v", "actor")
 
     def __init__(self, obs_dim: int, action_dim: int, config: OfflineGCConfig, seed: int) -> None:
-        self.config = config
+        self.config = self.hp = config
         h = config.hidden
         s_q, s_v, s_pi = spawn_seeds(seed, 3)
-        self.q = init_module(mlp([2 * obs_dim + action_dim, *h, 1]), s_q)
+        self.q = _init(mlp([2 * obs_dim + action_dim, *h, 1]), s_q)
         self.target_q = copy.deepcopy(self.q)
-        self.v = init_module(mlp([2 * obs_dim, *h, 1]), s_v)
-        self.actor = init_module(GaussianPolicy(2 * obs_dim, action_dim, h, tanh_mean=True), s_pi)
+        self.v = _init(mlp([2 * obs_dim, *h, 1]), s_v)
+        self.actor = _init(GaussianPolicy(2 * obs_dim, action_dim, h, tanh_mean=True), s_pi)
         self.q_opt = _adam(self.q, lr=config.lr)
         self.v_opt = _adam(self.v, lr=config.lr)
         self.actor_opt = _adam(self.actor, lr=config.lr)
@@ -112,7 +124,9 @@ class GCIQLAgent(_Learner):
         s, a, g = batch["obs"], batch["actions"], batch["value_goals"]
         with torch.no_grad():
             q_bar = self.target_q(torch.cat([s, g, a], -1)).squeeze(-1)
-            target = batch["rewards"] + cfg.gamma * batch["masks"] * self.value(batch["next_obs"], g)
+            target = batch["rewards"] + cfg.gamma * batch["masks"] * self.value(
+                batch["next_obs"], g
+            )
         v_loss = expectile_loss(q_bar - self.value(s, g), cfg.expectile)
         q_loss = F.mse_loss(self.q(torch.cat([s, g, a], -1)).squeeze(-1), target)
         ga = batch["actor_goals"]
@@ -145,24 +159,25 @@ class GoalValue(nn.Module):
 class HIQLAgent(_Learner):
     """HIQL; with ``subgoal_rep="carl"``, CARL's contrastive subgoal space (see module doc)."""
 
-    STATE: tuple[str, ...] = ("value", "target_value", "high_actor", "low_actor", "carl")
+    STATE: ClassVar[tuple[str, ...]] = ("value", "target_value", "high_actor", "low_actor", "carl")
 
     def __init__(self, obs_dim: int, action_dim: int, config: OfflineGCConfig, seed: int) -> None:
         if config.subgoal_rep not in ("value", "carl"):
             raise ValueError("subgoal_rep must be 'value' or 'carl'")
-        self.config = config
+        self.config: Any = config
+        self.hp = config
         h, d = config.hidden, config.rep_dim
         s_v, s_hi, s_lo, s_c = spawn_seeds(seed, 4)
-        self.value = init_module(GoalValue(obs_dim, d, h), s_v)
+        self.value = _init(GoalValue(obs_dim, d, h), s_v)
         self.target_value = copy.deepcopy(self.value)
-        self.high_actor = init_module(GaussianPolicy(2 * obs_dim, d, h, tanh_mean=False), s_hi)
-        self.low_actor = init_module(GaussianPolicy(obs_dim + d, action_dim, h, tanh_mean=True), s_lo)
+        self.high_actor = _init(GaussianPolicy(2 * obs_dim, d, h, tanh_mean=False), s_hi)
+        self.low_actor = _init(GaussianPolicy(obs_dim + d, action_dim, h, tanh_mean=True), s_lo)
         self.carl: dict[str, nn.Module] = {}
         if config.subgoal_rep == "carl":
             chunk_dim = config.subgoal_steps * action_dim
             self.carl = {
-                "context": init_module(GoalNormalised(2 * obs_dim, d, h), s_c),
-                "actions": init_module(GoalNormalised(chunk_dim, d, h), s_c + 1),
+                "context": _init(GoalNormalised(2 * obs_dim, d, h), s_c),
+                "actions": _init(GoalNormalised(chunk_dim, d, h), s_c + 1),
             }
             self.carl_opt = _adam(*self.carl.values(), lr=config.lr)
         self.value_opt = _adam(self.value, lr=config.lr)
@@ -173,17 +188,17 @@ class HIQLAgent(_Learner):
         """The representation the high level outputs and the low level reads (no gradient)."""
         with torch.no_grad():
             pair = torch.cat([obs, subgoals], -1)
-            if self.config.subgoal_rep == "carl":
+            if self.hp.subgoal_rep == "carl":
                 return self.carl["context"](pair)
             return self.value.rep(pair)
 
     def cost(self, obs: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
         """Learned reachability cost: the steps to go that ``V(s, g)`` stands for."""
         with torch.no_grad():
-            return steps_to_go(self.value(obs, goals), self.config.gamma)
+            return steps_to_go(self.value(obs, goals), self.hp.gamma)
 
     def update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        cfg = self.config
+        cfg = self.hp
         s, s2, g = batch["obs"], batch["next_obs"], batch["value_goals"]
         with torch.no_grad():
             q = batch["rewards"] + cfg.gamma * batch["masks"] * self.target_value(s2, g)
@@ -201,8 +216,12 @@ class HIQLAgent(_Learner):
             adv_hi = self.value(sub, goal) - self.value(s, goal)
             adv_lo = self.value(s2, sub) - self.value(s, sub)
         z = self.subgoal_rep(s, sub)
-        hi_loss = self.high_actor.awr_loss(torch.cat([s, goal], -1), z, awr_weights(adv_hi, cfg.temperature))
-        lo_loss = self.low_actor.awr_loss(torch.cat([s, z], -1), batch["actions"], awr_weights(adv_lo, cfg.temperature))
+        hi_loss = self.high_actor.awr_loss(
+            torch.cat([s, goal], -1), z, awr_weights(adv_hi, cfg.temperature)
+        )
+        lo_loss = self.low_actor.awr_loss(
+            torch.cat([s, z], -1), batch["actions"], awr_weights(adv_lo, cfg.temperature)
+        )
         for opt, loss in ((self.high_opt, hi_loss), (self.low_opt, lo_loss)):
             opt.zero_grad()
             loss.backward()
@@ -214,7 +233,7 @@ class HIQLAgent(_Learner):
         """Symmetric InfoNCE between local contexts ``(s_t, s_{t+k})`` and their action chunks."""
         ctx = self.carl["context"](torch.cat([batch["chunk_obs"], batch["chunk_end"]], -1))
         act = self.carl["actions"](batch["chunk_actions"])
-        logits = ctx @ act.T / (self.config.rep_dim * self.config.carl_temperature)
+        logits = ctx @ act.T / (self.hp.rep_dim * self.hp.carl_temperature)
         labels = torch.arange(len(logits))
         loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
         self.carl_opt.zero_grad()

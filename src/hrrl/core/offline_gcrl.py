@@ -32,7 +32,9 @@ def expectile_loss(
     return (weight * diff.pow(2)).mean()
 
 
-def awr_weights(advantage: torch.Tensor, temperature: float, max_weight: float = 100.0) -> torch.Tensor:
+def awr_weights(
+    advantage: torch.Tensor, temperature: float, max_weight: float = 100.0
+) -> torch.Tensor:
     """``min(exp(β · A), max_weight)``, detached."""
     return torch.exp(temperature * advantage.detach()).clamp(max=max_weight)
 
@@ -57,7 +59,9 @@ class GaussianPolicy(nn.Module):
         out = self.body(x)
         return torch.tanh(out) if self.tanh_mean else out
 
-    def awr_loss(self, x: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def awr_loss(
+        self, x: torch.Tensor, target: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor:
         """``−E[w · log π(target | x)]`` (AWR)."""
         dist = torch.distributions.Normal(self.mean(x), self.log_std.clamp(-5.0, 2.0).exp())
         return -(weights * dist.log_prob(target).sum(-1)).mean()
@@ -104,10 +108,15 @@ class GoalSampler:
         # value goals: current, geometric future, or random
         kind = rng.choice(3, size=batch_size, p=[cfg.p_cur, cfg.p_traj, cfg.p_rand])
         future = np.minimum(t + rng.geometric(1.0 - cfg.gamma, size=batch_size), T)
-        rand_e, rand_t = rng.integers(self.episodes, size=batch_size), rng.integers(T + 1, size=batch_size)
+        rand_e, rand_t = (
+            rng.integers(self.episodes, size=batch_size),
+            rng.integers(T + 1, size=batch_size),
+        )
         same = kind < 2
         v_goal_t = np.where(kind == 0, t, future)
-        v_goal = np.where(same[:, None], self.obs[e, v_goal_t].numpy(), self.obs[rand_e, rand_t].numpy())
+        v_goal = np.where(
+            same[:, None], self.obs[e, v_goal_t].numpy(), self.obs[rand_e, rand_t].numpy()
+        )
         success = same & (v_goal_t == t)
         # actor goals: uniform future of the same episode; subgoal k steps ahead (capped)
         a_goal_t = t + 1 + (rng.random(batch_size) * (T - t)).astype(np.int64)

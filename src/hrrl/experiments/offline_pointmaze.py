@@ -51,8 +51,8 @@ class Protocol:
     max_steps: int
 
 
-QUICK = Protocol(NavigateParams(episodes=200), steps=1500, episodes=8, max_steps=500)
-FULL = Protocol(NavigateParams(episodes=500), steps=15000, episodes=20, max_steps=500)
+QUICK = Protocol(NavigateParams(episodes=200), steps=800, episodes=5, max_steps=400)
+FULL = Protocol(NavigateParams(episodes=500), steps=20000, episodes=20, max_steps=500)
 ROWS = ("GCIQL", "HIQL", *(f"CFHRL ({m})" for m in MODES), "CARL-HIQL")
 
 
@@ -124,7 +124,8 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     data = navigate_dataset(proto.data, dataset_dir(ctx.out))
     proto_json = {"data": asdict(proto.data), "steps": proto.steps, "episodes": proto.episodes,
                   "max_steps": proto.max_steps}  # fmt: skip
-    settings = [(kind, {"kind": kind, "protocol": proto_json, "data_dir": str(dataset_dir(ctx.out))})
+    where = str(dataset_dir(ctx.out))
+    settings = [(kind, {"kind": kind, "protocol": proto_json, "data_dir": where})
                 for kind in ("gciql", "hiql", "carl")]  # fmt: skip
     results = ctx.sweep(run_seed, 16, settings, description="offline-pointmaze")
     per_row: dict[str, list[list[float]]] = {}
@@ -134,8 +135,9 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
                 per_row.setdefault(name, []).append(s)
     tasks = evaluation_tasks()
     summary = {name: _summ(per_row[name]) for name in ROWS}
-    table = [[name, summary[name]["ci"], *(mean_ci(np.array(per_row[name])[:, i]).format(2, bounds=(0, 1))
-              for i in range(len(tasks)))] for name in ROWS]  # fmt: skip
+    table = [[name, summary[name]["ci"],
+              *(mean_ci(np.array(per_row[name])[:, i]).format(2, bounds=(0, 1))
+                for i in range(len(tasks)))] for name in ROWS]  # fmt: skip
     verdicts = _verdicts(per_row, results)
     _maze_figure(data.observations, tasks, ctx.out / "dataset.png")
     _cluster_figure(results["carl"][0]["clusters"], results["hiql"][0]["clusters"],
@@ -150,27 +152,47 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "## Claims and verdicts\n\n" + markdown_table(["claim", "ours", "verdict"], verdicts),
         f"## Success rate (mean over the 5 tasks and per task; mean ± 95 % CI over {ctx.seeds} "
         f"training seeds, {proto.episodes} episodes per task and seed, {proto.max_steps} steps)\n\n"
-        + markdown_table(["method", "all tasks", *(f"task {i + 1} ({t.shortest_cells} cells)"
-                          for i, t in enumerate(tasks))], table),  # fmt: skip
-        "## Dataset and training\n\n" + markdown_table(["quantity", "value"], [
-            ["maze", f"{MazeLayout().size}×{MazeLayout().size} unit cells (giant-style, ours)"],
-            ["dataset", f"{proto.data.episodes} episodes × {proto.data.episode_length} steps = "
-             f"{data.transitions:,} transitions ({data.nbytes / 2**20:.1f} MiB), seed "
-             f"{proto.data.seed}, action noise σ = {proto.data.noise}"],
-            ["generation time", f"{data.generation_s:.1f} s (single process"
-             + (", read from the cache this run)" if data.from_cache else ")")],
-            ["training", f"{proto.steps:,} gradient steps per learner, batch 256"],
-            *[[f"train time {k} (s)", v] for k, v in train_s.items()],
-            ["CFHRL refinement depth at the 5 task starts (adaptive, mean over seeds)",
-             ", ".join(f"{d:.1f}" for d in depth.mean(0))],
-        ]) + "\n\n![dataset](dataset.png)",
+        + markdown_table(
+            [
+                "method",
+                "all tasks",
+                *(f"task {i + 1} ({t.shortest_cells} cells)" for i, t in enumerate(tasks)),
+            ],
+            table,
+        ),
+        "## Dataset and training\n\n"
+        + markdown_table(
+            ["quantity", "value"],
+            [
+                ["maze", f"{MazeLayout().size}×{MazeLayout().size} unit cells (giant-style, ours)"],
+                [
+                    "dataset",
+                    f"{proto.data.episodes} episodes × {proto.data.episode_length} steps = "
+                    f"{data.transitions:,} transitions ({data.nbytes / 2**20:.1f} MiB), seed "
+                    f"{proto.data.seed}, action noise σ = {proto.data.noise}",
+                ],
+                [
+                    "generation time",
+                    f"{data.generation_s:.1f} s (single process"
+                    + (", read from the cache this run)" if data.from_cache else ")"),
+                ],
+                ["training", f"{proto.steps:,} gradient steps per learner, batch 256"],
+                *[[f"train time {k} (s)", v] for k, v in train_s.items()],
+                [
+                    "CFHRL refinement depth at the 5 task starts (adaptive, mean over seeds)",
+                    ", ".join(f"{d:.1f}" for d in depth.mean(0)),
+                ],
+            ],
+        )
+        + "\n\n![dataset](dataset.png)",
         "## CARL's skill clusters\n\nk-means (8 clusters) of the subgoal representation of 1,500 "
-        f"dataset transitions s_t → s_(t+{OfflineGCConfig().subgoal_steps}), each drawn as an arrow "
+        f"dataset transitions s_t → s_(t+{OfflineGCConfig().subgoal_steps}), each drawn as an "
+        "arrow "
         "coloured by its cluster; left CARL's contrastive ψ, right HIQL's value representation φ "
         "(seed 0). Direction coherence = mean over clusters of the mean resultant length of the "
         f"travel directions (1: one direction per cluster): CARL "
-        f"{mean_ci([r['clusters']['direction_coherence'] for r in results['carl']]).format(2)}, "
-        f"HIQL {mean_ci([r['clusters']['direction_coherence'] for r in results['hiql']]).format(2)}."
+        f"{_coherence(results, 'carl')}, "
+        f"HIQL {_coherence(results, 'hiql')}."
         "\n\n![clusters](carl_clusters.png)",
         NOTES,
         ctx.run_time_section(time.perf_counter() - started),
@@ -181,6 +203,10 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
             "dataset": {"transitions": data.transitions, "bytes": data.nbytes,
                         "generation_s": data.generation_s, "params": asdict(proto.data)},
             "train_steps": proto.steps, "tasks": [asdict(t) for t in tasks]}  # fmt: skip
+
+
+def _coherence(results: dict, kind: str) -> str:
+    return mean_ci([r["clusters"]["direction_coherence"] for r in results[kind]]).format(2)
 
 
 def _summ(rows: list[list[float]]) -> dict[str, Any]:
@@ -219,7 +245,8 @@ def _verdicts(per_row: dict, results: dict) -> list[list[str]]:
     carl = mean_ci([r["clusters"]["direction_coherence"] for r in results["carl"]])
     hiql = mean_ci([r["clusters"]["direction_coherence"] for r in results["hiql"]])
     rows.append([f"{CLAIMS['clusters'][0]}: {CLAIMS['clusters'][1]}",
-                 f"direction coherence of 8 clusters: CARL {carl.format(2)}, HIQL φ {hiql.format(2)}",
+                 f"direction coherence of 8 clusters: CARL {carl.format(2)}, "
+                 f"HIQL φ {hiql.format(2)}",
                  "qualitative only, on a point maze (not humanoid): see the picture"])  # fmt: skip
     return rows
 
@@ -250,7 +277,10 @@ def _cluster_figure(carl: dict, hiql: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.5))
-    for ax, data, title in ((axes[0], carl, "CARL ψ (contrastive)"), (axes[1], hiql, "HIQL φ (value)")):
+    for ax, data, title in (
+        (axes[0], carl, "CARL ψ (contrastive)"),
+        (axes[1], hiql, "HIQL φ (value)"),
+    ):
         _draw_maze(ax)
         s, e, lab = np.array(data["start"]), np.array(data["end"]), np.array(data["labels"])
         d = e - s
@@ -269,7 +299,8 @@ NOTES = """## Protocol and notes (our choices)
   the shortest path on the cell graph (waypoints = next cell centres), Gaussian action noise, new
   goal on arrival. Our layout, sizes and noise; not OGBench's data or map.
 - Learners (`hrrl.agents.hiql`, `hrrl.agents.cfhrl`, shared core `hrrl.core.offline_gcrl`):
-  MLPs 256-256, Adam 3e-4, γ = 0.99, batch 256, AWR β = 3, expectile 0.9 (GCIQL) / 0.7 (HIQL),
+  MLPs 128-128, Adam 1e-3, Polyak 0.05, γ = 0.99, batch 256, AWR β = 3, expectile 0.9
+  (GCIQL) / 0.7 (HIQL),
   subgoal horizon k = 25, representation size 10; one value network (HIQL uses two). Hyper-
   parameters were set before the runs and not tuned.
 - CFHRL: refinement at every step; stopping when the value's steps-to-go ≤ k; at most 8 levels;

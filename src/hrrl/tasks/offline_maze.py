@@ -3,8 +3,8 @@ dataset that the library generates itself (no downloads), cached on disk.
 
 The maze is the library's own point maze (:class:`hrrl.envs.point_maze.PointMazeEnv`: a point
 displaced by ``max_step · action`` per step, swept against axis-aligned walls) on an 11 × 11 grid
-of unit cells (:data:`GIANT_LAYOUT`, corridors one cell wide, with loops). Its layout is ours, in the
-style of OGBench's ``giant`` mazes (long corridors, many turns); it is *not* OGBench's map.
+of unit cells (:data:`GIANT_LAYOUT`, corridors one cell wide, with loops). Its layout is ours, in
+the style of OGBench's ``giant`` mazes (long corridors, many turns); it is *not* OGBench's map.
 
 The dataset follows the recipe OGBench describes for its ``navigate`` datasets: an expert walks to
 a random goal cell along the shortest path on the maze's cell graph (waypoints: the centres of the
@@ -113,7 +113,9 @@ def cell_graph(layout: MazeLayout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return node, dist, next_hop
 
 
-def maze_env(layout: MazeLayout = MazeLayout(), max_steps: int = 600, **kwargs: object) -> PointMazeEnv:
+def maze_env(
+    layout: MazeLayout = MazeLayout(), max_steps: int = 600, **kwargs: object
+) -> PointMazeEnv:
     """The maze as a Gymnasium env (a :class:`PointMazeEnv`), start and goal cell centres."""
     cells = layout.cells()
     start, goal = layout.centre(cells[0]), layout.centre(cells[-1])
@@ -204,7 +206,9 @@ def generate_navigate(params: NavigateParams) -> OfflineDataset:
         here = node[np.clip(pos[:, 1].astype(int), 0, layout.size - 1),
                     np.clip(pos[:, 0].astype(int), 0, layout.size - 1)]  # fmt: skip
         goal_centre = layout.centre(cells[goal])
-        arrived = (here == goal) & (np.linalg.norm(pos - goal_centre, axis=1) < params.arrive_radius)
+        arrived = (here == goal) & (
+            np.linalg.norm(pos - goal_centre, axis=1) < params.arrive_radius
+        )
         if arrived.any():
             goal = np.where(arrived, _new_goals(rng, here, len(cells)), goal)
         waypoint = layout.centre(cells[next_hop[goal, here]])
