@@ -5,6 +5,8 @@ The maze is the library's own point maze (:class:`hrrl.envs.point_maze.PointMaze
 displaced by ``max_step · action`` per step, swept against axis-aligned walls) on an 11 × 11 grid
 of unit cells (:data:`GIANT_LAYOUT`, corridors one cell wide, with loops). Its layout is ours, in
 the style of OGBench's ``giant`` mazes (long corridors, many turns); it is *not* OGBench's map.
+OGBench's own ``pointmaze`` (package ``ogbench`` 1.2.2) needs MuJoCo ≥ 3.1.6 and dm_control ≥
+1.0.20 and MuJoCo physics per step; this numpy maze keeps the dataset and the tests cheap on a CPU.
 
 The dataset follows the recipe OGBench describes for its ``navigate`` datasets: an expert walks to
 a random goal cell along the shortest path on the maze's cell graph (waypoints: the centres of the
