@@ -103,6 +103,9 @@ class HRRLConfig:
     """v2: weight of the learned terms in the manager's search (0: uniform, plain A*)."""
     manager_spacing: int = 32
     """v2: cells between consecutive subgoals."""
+    manager_budget: int = 0
+    """v2: the manager's lookahead budget per decision in node pops (0: one exhaustive search
+    per problem; > 0: the receding-horizon manager of ``manager.plan_budgeted``)."""
 
     def __post_init__(self) -> None:
         _check(self.features in FEATURE_SETS, f"features must be one of {FEATURE_SETS}")
