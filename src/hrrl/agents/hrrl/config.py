@@ -140,6 +140,9 @@ def _check(ok: bool, message: str) -> None:
 PRESETS: dict[str, HRRLConfig] = {
     "default": HRRLConfig(),
     "v2": HRRLConfig(name="v2", manager=True),
+    # The receding-horizon manager with 128 node pops per decision (docs/HARD.md measures it
+    # against the same manager without learned values).
+    "v2-budgeted": HRRLConfig(name="v2-budgeted", manager=True, manager_budget=128),
     "paper": HRRLConfig(
         name="paper",
         features="paper",

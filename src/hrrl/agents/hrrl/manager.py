@@ -21,6 +21,16 @@ A* on ``lb``: optimal, but with more expansions).
 The manager emits subgoals: the plan's position every ``spacing`` cells (coarse waypoints, and
 every change of move: lane switches and backward steps).
 
+**Budgeted manager** (``decision_expansions > 0``, :func:`plan_budgeted`). A receding-horizon
+planner: each decision is a best-first lookahead of at most ``decision_expansions`` node pops from
+the current subgoal, ordered by ``g + h`` with the learned ``h`` above (``lb`` for the uniform
+ablation), and commits to the first ``commit`` fraction of the path to its best frontier node:
+that position is the next subgoal. Here the learned values *decide* (which frontier node, hence
+which lane and which subgoal), and the search is incomplete: when a decision finds no successor
+the exhaustive search runs from the start (counted apart) to certify infeasibility or find the
+path. docs/HARD.md measures it against the same manager with ``lb`` instead of the learned
+values under the same budget.
+
 **Worker.** Reaches each subgoal in the number of moves the manager allotted, by a depth-limited
 lookahead over the model ordered by the learned values (cheapest landing first), pruned by the
 free-line bound. Its expansions are counted apart from the manager's.
