@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from hrrl.agents.hrrl import value as V
 from hrrl.agents.hrrl.config import get_config
-from hrrl.agents.hrrl.manager import ManagerConfig, ManagerPolicy, WalkerPolicy, plan, subgoals
+from hrrl.agents.hrrl.manager import (
+    ManagerConfig,
+    ManagerPolicy,
+    WalkerPolicy,
+    plan,
+    plan_budgeted,
+    subgoals,
+)
 from hrrl.agents.hrrl.v2 import load_policy, train_v2
 from hrrl.problem import make_problem
 from hrrl.solvers.checker import check_path
@@ -146,3 +153,81 @@ def test_solve_plot_writes_a_png_with_zoomed_windows_for_long_problems(tmp_path)
     assert path is not None
     windows = _windows(problem, list(path))
     assert 1 <= len(windows) <= 4 and all(b - a <= 130 for a, b in windows)
+
+
+# ---- the budgeted (receding-horizon) manager --------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(5, 300),
+    st.lists(st.integers(1, 299), max_size=80),
+    st.sampled_from([(1, 3, 5), (2, 7), (-1, 3, 5), (-2, 5), (1, 4, 6)]),
+    st.sampled_from([None, "optimal", "optimal-1"]),
+    st.booleans(),
+    st.sampled_from([4, 16, 64]),
+)
+def test_budgeted_manager_respects_its_budget_and_never_claims_the_impossible(
+    tiny_net, target, forbidden, actions, budget, reverse, per_decision
+) -> None:
+    forbidden = [f for f in set(forbidden) if f != target]
+    problem = make_problem(target, forbidden, actions)
+    if reverse:
+        problem = make_problem(
+            0, [target - f for f in forbidden], tuple(-a for a in actions), start=target
+        )
+    verdict = solve(problem)
+    if budget is not None and verdict.unbudgeted_steps:
+        steps = verdict.unbudgeted_steps - (1 if budget == "optimal-1" else 0)
+        if steps < 1:
+            return
+        problem = dataclasses.replace(problem, max_steps=steps)
+        verdict = solve(problem)
+    for weight in (1.0, 0.0):
+        config = ManagerConfig(weight=weight, decision_expansions=per_decision)
+        path, stats, _ = plan_budgeted(problem, tiny_net, config)
+        assert stats.max_decision_expansions <= per_decision
+        assert stats.manager_expansions <= per_decision * stats.decisions
+        if verdict.feasible:  # the budgeted path, or the exhaustive fallback's
+            assert path is not None and check_path(problem, path)
+            assert len(path) - 1 >= (verdict.steps or 0)
+            if not stats.fallback:
+                assert stats.certify_expansions == 0
+        else:
+            assert path is None and stats.fallback and stats.certify_expansions >= 0
+        policy_path, _ = ManagerPolicy(net=tiny_net, config=config).solve(problem)
+        assert (policy_path is None) == (not verdict.feasible)
+        if policy_path is not None:
+            assert check_path(problem, policy_path)
+
+
+def test_budgeted_uniform_manager_with_an_ample_budget_is_optimal(tiny_net) -> None:
+    """One decision that reaches the target is A* on the consistent bound: optimal."""
+    rng = np.random.default_rng(5)
+    for actions in [(1, 3, 5), (-2, 5), (2, 7)]:
+        for _ in range(5):
+            target = int(rng.integers(50, 400))
+            forbidden = [int(f) for f in rng.integers(1, target, size=target // 6)]
+            problem = make_problem(target, [f for f in forbidden if f != target], actions)
+            verdict = solve(problem)
+            config = ManagerConfig(weight=0.0, decision_expansions=1_000_000)
+            path, stats, _ = plan_budgeted(problem, tiny_net, config)
+            if verdict.feasible:
+                assert path is not None and len(path) - 1 == verdict.steps
+                assert stats.decisions == 1 and not stats.fallback
+            else:
+                assert path is None
+
+
+def test_budgeted_manager_is_deterministic_and_saved_with_the_run(tmp_path) -> None:
+    config = dataclasses.replace(
+        get_config("v2"), value_iterations=20, value_hidden=16, manager_budget=8
+    )
+    run = train_v2(config, tmp_path / "run", seed=2)
+    problem = make_problem(900, [*list(range(100, 800, 7)), 401, 402], (1, 3, 5))
+    first = load_policy(run)
+    assert first.config.decision_expansions == 8
+    path, stats = first.solve(problem)
+    again, stats2 = load_policy(run).solve(problem)
+    assert path == again and path is not None and check_path(problem, path)
+    assert stats.manager_expansions == stats2.manager_expansions
+    assert stats.subgoals == stats2.subgoals and stats.decisions > 1
+    assert stats.max_decision_expansions <= 8

@@ -103,6 +103,9 @@ class HRRLConfig:
     """v2: weight of the learned terms in the manager's search (0: uniform, plain A*)."""
     manager_spacing: int = 32
     """v2: cells between consecutive subgoals."""
+    manager_budget: int = 0
+    """v2: the manager's lookahead budget per decision in node pops (0: one exhaustive search
+    per problem; > 0: the receding-horizon manager of ``manager.plan_budgeted``)."""
 
     def __post_init__(self) -> None:
         _check(self.features in FEATURE_SETS, f"features must be one of {FEATURE_SETS}")
@@ -137,6 +140,9 @@ def _check(ok: bool, message: str) -> None:
 PRESETS: dict[str, HRRLConfig] = {
     "default": HRRLConfig(),
     "v2": HRRLConfig(name="v2", manager=True),
+    # The receding-horizon manager with 128 node pops per decision (docs/HARD.md measures it
+    # against the same manager without learned values).
+    "v2-budgeted": HRRLConfig(name="v2-budgeted", manager=True, manager_budget=128),
     "paper": HRRLConfig(
         name="paper",
         features="paper",

@@ -37,6 +37,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hrrl.envs.numberline_dynamics import classify
+from hrrl.envs.rewards import FORBIDDEN, OVERSHOOT
+
 GAP_CLIP = 6
 """The gap after a move is given in largest moves, clipped to [-3, GAP_CLIP]."""
 AHEAD = 20
@@ -197,9 +200,13 @@ def situations_from_env(
     high = int(3 * moves.max() + AHEAD)
     offsets = np.arange(low, high + 1)
     cells = position[:, None] + sigma[:, None] * offsets[None, :]
-    dead = env.is_forbidden(rows[:, None], cells)  # type: ignore[attr-defined]
-    monotone = (env.sign[rows] != 0)[:, None]  # type: ignore[attr-defined]
-    dead = dead | (monotone & (offsets[None, :] > gap[:, None]))
+    forbidden = env.is_forbidden(rows[:, None], cells)  # type: ignore[attr-defined]
+    # The environment's termination rule, seen from the goal: a monotone problem overshoots
+    # past the goal (``sign`` = direction to the goal); a mixed one (sign 0) never does. A
+    # forbidden goal stays dead (waypoints may be forbidden), so ``forbidden`` is or-ed back.
+    monotone = env.sign[rows] != 0  # type: ignore[attr-defined]
+    outcome = classify(cells, target[:, None], (sigma * monotone)[:, None], forbidden)
+    dead = forbidden | (outcome == FORBIDDEN) | (outcome == OVERSHOOT)
     reduced = np.empty_like(gap)
     slack = np.empty_like(gap)
     for key in {tuple(row) for row in moves.tolist()}:

@@ -21,6 +21,16 @@ A* on ``lb``: optimal, but with more expansions).
 The manager emits subgoals: the plan's position every ``spacing`` cells (coarse waypoints, and
 every change of move: lane switches and backward steps).
 
+**Budgeted manager** (``decision_expansions > 0``, :func:`plan_budgeted`). A receding-horizon
+planner: each decision is a best-first lookahead of at most ``decision_expansions`` node pops from
+the current subgoal, ordered by ``g + h`` with the learned ``h`` above (``lb`` for the uniform
+ablation), and commits to the first ``commit`` fraction of the path to its best frontier node:
+that position is the next subgoal. Here the learned values *decide* (which frontier node, hence
+which lane and which subgoal), and the search is incomplete: when a decision finds no successor
+the exhaustive search runs from the start (counted apart) to certify infeasibility or find the
+path. docs/HARD.md measures it against the same manager with ``lb`` instead of the learned
+values under the same budget.
+
 **Worker.** Reaches each subgoal in the number of moves the manager allotted, by a depth-limited
 lookahead over the model ordered by the learned values (cheapest landing first), pruned by the
 free-line bound. Its expansions are counted apart from the manager's.
@@ -33,7 +43,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -64,6 +74,20 @@ class ManagerConfig:
     """Cells between consecutive subgoals (at most ``value.AHEAD``)."""
     worker_expansions: int = 5_000
     """Node budget of the worker's lookahead per subgoal."""
+    decision_expansions: int = 0
+    """Node budget of the manager's lookahead per decision (0: one complete search per
+    problem, the exhaustive mode). With a budget the manager is a receding-horizon planner
+    (:func:`plan_budgeted`): each decision searches ``decision_expansions`` nodes ahead of the
+    current subgoal, ordered by ``g + h`` (learned ``h``; ``lb`` when uniform), and commits to
+    a prefix of the path to its best frontier node."""
+    commit: float = 0.5
+    """Fraction of the best frontier path a budgeted decision commits to (the next subgoal)."""
+    margin: float = 0.0
+    """Learned excess (moves over the free-line bound) below this is ignored: only confident
+    learned penalties (sealed lanes, walls) change the order."""
+    use_rho: bool = True
+    """Add the field's learned excess per move (``ρ``) to far estimates."""
+    """Fraction of the best frontier path a budgeted decision commits to (the next subgoal)."""
 
 
 @dataclass
@@ -78,13 +102,27 @@ class PlanStats:
     """Subgoals the worker's lookahead failed to reach (the manager's segment is used)."""
     exhausted: str | None = None
     """Why no plan: ``"no path within budget"`` or ``"node budget"``."""
+    fallback: bool = False
+    """The budgeted manager failed (dead end or steps ran out) and the exhaustive search ran:
+    to certify infeasibility, or to find the path the budgeted one missed."""
+    certify_expansions: int = 0
+    """Nodes popped by that exhaustive search (counted apart from the manager's)."""
+    max_decision_expansions: int = 0
+    """Most nodes one budgeted decision popped (never above ``decision_expansions``)."""
     subgoals: list[int] = field(default_factory=list)
 
 
 class _Field:
     """The problem's model around a window: free cells and the lazy learned heuristic."""
 
-    def __init__(self, problem: Problem, net: V.NumpyValue | None, weight: float) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        net: V.NumpyValue | None,
+        weight: float,
+        margin: float = 0.0,
+        use_rho: bool = True,
+    ) -> None:
         self.problem = problem
         self.target = problem.target
         moves = problem.actions
@@ -113,11 +151,11 @@ class _Field:
             1: free_line(tuple(moves)),
             -1: free_line(tuple(-a for a in moves)),
         }
-        self.net, self.weight = net, weight
+        self.net, self.weight, self.margin = net, weight, margin
         self.h = np.full(hi - lo + 1, np.nan, dtype=np.float32)
         self.lb = np.full(hi - lo + 1, np.nan, dtype=np.float32)
         self.rho = 0.0
-        if net is not None and weight > 0:
+        if net is not None and weight > 0 and use_rho:
             self.rho = self._estimate_rho()
 
     # ---- lower bound and learned values ---------------------------------------------------
@@ -208,7 +246,8 @@ class _Field:
                 e = self._excess(p[far], vals[far])
                 lbf = lb[rows][far]
                 learned[far] = lbf + e + self.rho * np.maximum(lbf - scale, 0.0)
-            h[rows] = lb[rows] + self.weight * (learned - lb[rows])
+            excess = np.maximum(learned - lb[rows] - self.margin, 0.0)
+            h[rows] = lb[rows] + self.weight * excess
         self.h[a - self.lo : b - self.lo + 1] = h
 
     def lb_at(self, position: int) -> float:
@@ -317,6 +356,87 @@ def _plan(
     return [lo + j for j in path], stats, fld
 
 
+def plan_budgeted(
+    problem: Problem, net: V.NumpyValue | None, config: ManagerConfig
+) -> tuple[list[int] | None, PlanStats, _Field]:
+    """Receding-horizon manager: a budgeted lookahead per decision, then a committed subgoal.
+
+    Each decision runs best-first search from the current subgoal over the model, ordered by
+    ``g + h`` (the learned cost-to-go; ``lb`` for the uniform manager), ties to the deeper node,
+    pruned by ``steps used + g + lb > budget``; it stops at the target or after
+    ``decision_expansions`` pops, and commits to the first ``commit`` fraction of the path to
+    its best frontier node: that position is the next subgoal. Positions already on the
+    committed path are never revisited. When a decision finds no successor (a dead end, or no
+    way to finish within the budget by ``lb``), the budgeted manager has failed and the
+    exhaustive search of :func:`_plan` runs from the start (ordered by ``g + lb``, complete):
+    it certifies infeasibility or finds the path; ``stats.fallback`` and
+    ``stats.certify_expansions`` record it."""
+    stats = PlanStats()
+    fld = _Field(problem, net, max(config.weight, 0.0), config.margin, config.use_rho)
+    start, target, budget = problem.start, problem.target, problem.max_steps
+    moves = sorted(problem.actions, key=lambda a: -a * (1 if target > start else -1))
+    monotone, sign = problem.monotone, (1 if target > start else -1)
+    learned = net is not None and config.weight > 0
+    heur = fld.h_at if learned else fld.lb_at
+    path = [start]
+    on_path = {start}
+    limit = max(1, config.decision_expansions)
+    failed = fld.lb_at(start) > budget
+    while not failed and path[-1] != target:
+        x, used = path[-1], len(path) - 1
+        g: dict[int, int] = {x: 0}
+        parent: dict[int, int] = {}
+        heap: list[tuple[float, int, int]] = [(heur(x), 0, x)]
+        pops, reached = 0, False
+        while heap and pops < limit:
+            _, neg_g, j = heapq.heappop(heap)
+            if -neg_g != g[j]:
+                continue
+            if j == target:
+                reached = True
+                break
+            pops += 1
+            gn = -neg_g + 1
+            for a in moves:
+                k = j + a
+                if k < fld.lo or k > fld.hi or fld.is_dead(k) or k in on_path:
+                    continue
+                if monotone and (k - target) * sign > 0:
+                    continue
+                if gn >= g.get(k, 1 << 60) or used + gn + fld.lb_at(k) > budget:
+                    continue
+                g[k], parent[k] = gn, j
+                heapq.heappush(heap, (gn + heur(k), -gn, k))
+        stats.manager_expansions += pops
+        stats.max_decision_expansions = max(stats.max_decision_expansions, pops)
+        stats.decisions += 1
+        if reached:
+            node = target
+        else:
+            while heap and -heap[0][1] != g[heap[0][2]]:
+                heapq.heappop(heap)
+            if not heap:
+                failed = True
+                break
+            node = heap[0][2]
+        seg = [node]
+        while seg[-1] != x:
+            seg.append(parent[seg[-1]])
+        seg = seg[-2::-1]  # x excluded, node last
+        if node != target:
+            seg = seg[: max(1, math.ceil(config.commit * len(seg)))]
+        path.extend(seg)
+        on_path.update(seg)
+        stats.subgoals.append(seg[-1])
+    if not failed:
+        return path, stats, fld
+    stats.fallback = True
+    full, full_stats, _ = _plan(problem, None, replace(config, weight=0.0))
+    stats.certify_expansions = full_stats.manager_expansions
+    stats.exhausted = full_stats.exhausted
+    return full, stats, fld
+
+
 def subgoals(path: list[int], spacing: int) -> list[int]:
     """Indices into ``path`` of the manager's subgoals: every change of move, and at least one
     every ``spacing`` cells; the target last."""
@@ -416,6 +536,17 @@ class ManagerPolicy:
     _paths: list[list[int] | None] = field(default_factory=list)
 
     def solve(self, problem: Problem) -> tuple[list[int] | None, PlanStats]:
+        if self.config.decision_expansions > 0:
+            path, stats, fld = plan_budgeted(problem, self.net, self.config)
+            if path is None:
+                return None, stats
+            # The worker's waypoints: the manager's subgoals, plus one every ``spacing`` cells
+            # inside long committed segments (so each lookahead stays local).
+            goals = subgoals(path, min(self.config.spacing, V.AHEAD))
+            if not stats.fallback:
+                where = {p: i for i, p in enumerate(path)}
+                goals = sorted(set(goals) | {where[p] for p in stats.subgoals})
+            return work(problem, path, goals, fld, self.config, stats), stats
         path, stats, fld = _plan(problem, self.net, self.config)
         if path is None:
             return None, stats
@@ -528,8 +659,6 @@ def _lookahead(x: int, fld: _Field, problem: Problem, depth: int, stats: PlanSta
 def _retarget(problem: Problem, start: int, goal: int) -> Problem:
     """The problem from ``start`` to ``goal`` (the field and budget of the original; a forbidden
     goal stays forbidden for moves, see ``walk``)."""
-    from dataclasses import replace
-
     forbidden = problem.forbidden - {goal}
     return replace(problem, start=start, target=goal, forbidden=frozenset(forbidden))
 

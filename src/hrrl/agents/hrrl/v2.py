@@ -24,7 +24,11 @@ def value_config(config: HRRLConfig) -> V.ValueConfig:
 
 
 def manager_config(config: HRRLConfig, **overrides: Any) -> ManagerConfig:
-    fields: dict[str, Any] = {"weight": config.manager_weight, "spacing": config.manager_spacing}
+    fields: dict[str, Any] = {
+        "weight": config.manager_weight,
+        "spacing": config.manager_spacing,
+        "decision_expansions": config.manager_budget,
+    }
     return ManagerConfig(**{**fields, **overrides})
 
 

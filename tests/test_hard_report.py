@@ -1,0 +1,47 @@
+"""The hard-family report's measurements (experiments/hard_report.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from hrrl.agents.hrrl import value as V
+from hrrl.agents.hrrl.manager import ManagerConfig, ManagerPolicy
+from hrrl.experiments.hard_report import _infeasible_check, _local_distances, value_accuracy
+from hrrl.problem import make_problem
+from hrrl.solvers.numberline import solve
+from hrrl.suites.hard import generate_hard
+
+
+@pytest.fixture(scope="module")
+def tiny_net() -> V.NumpyValue:
+    net, _ = V.train_value(V.ValueConfig(hidden=16, iterations=20, batch_size=32), seed=0)
+    return V.NumpyValue(net.state_dict())
+
+
+def test_local_distances_match_the_solver() -> None:
+    problem = make_problem(60, [5, 10, 13, 20, 21, 33], (1, 3, 5))
+    dist = _local_distances(problem, 0, 1, 64)
+    for goal in (7, 18, 29, 44, 60):
+        verdict = solve(make_problem(goal, [5, 10, 13, 20, 21, 33], (1, 3, 5)))
+        assert dist[goal] == verdict.steps
+
+
+def test_value_accuracy_sees_an_exact_bound_on_a_free_line(tiny_net) -> None:
+    problem = make_problem(400, [], (1, 3, 5))
+    problem = dataclasses.replace(problem, extra={"category": "free", "feasible": True})
+    acc = value_accuracy(tiny_net, [problem], samples=3)["free"]
+    assert acc["goals"] > 0 and acc["bound_mae"] == 0.0
+    assert acc["mae"] >= abs(acc["bias"])
+
+
+def test_budgeted_managers_never_report_an_infeasible_hard_problem_solved(tiny_net) -> None:
+    problems = generate_hard(7, {"hard-infeasible": 4}, ["hard-infeasible"])
+    infeasible = [p for p in problems if not p.extra["feasible"]]
+    assert infeasible
+    for weight in (1.0, 0.0):
+        policy = ManagerPolicy(tiny_net, ManagerConfig(weight=weight, decision_expansions=32))
+        out = _infeasible_check(policy, infeasible)
+        assert out["reported_solved"] == 0 and out["problems"] == len(infeasible)
+        assert out["certify"] > 0
