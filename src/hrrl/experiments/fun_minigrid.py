@@ -45,11 +45,22 @@ LABELS = {
 
 
 def frames(quick: bool) -> int:
-    return 12_000 if quick else 100_000
+    return 10_000 if quick else 100_000
 
 
 def eval_episodes(quick: bool) -> int:
-    return 32 if quick else 100
+    return 24 if quick else 100
+
+
+PROTOCOL = """**Task.** `MiniGrid-DoorKey-5x5-v0` (Farama `minigrid`): pick up the key, open the
+locked door, reach the goal; reward 1 − 0.9·steps/250 on reaching it, else 0; 250-step time
+limit. The observation is the 7×7 egocentric view, each cell one-hot in object, colour and door
+state, plus the one-hot heading (984 inputs, `hrrl.envs.minigrid_compact`); six actions
+(MiniGrid's seven without "done"). Every learner gets the same frame budget (env steps summed
+over its parallel envs: 16 for ours, 8 for stable-baselines3); then its sampling policy plays
+one episode in each of a set of fresh seeded envs. The headline is that evaluation success rate
+(mean ± 95 % CI over seeds, clipped to [0, 100 %]); the learning curves are the success rate of
+the training episodes binned by frames."""
 
 
 class _SB3Actor:
@@ -205,6 +216,16 @@ def _verdict(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     flat = mean_ci(summary[best]["eval_success"]["per_seed"])
     gap = fun.mean - flat.mean
     beats = fun.n > 1 and flat.n > 1 and fun.low > flat.high
+    cause = (
+        f" The best flat learner already solves the task at this budget "
+        f"({flat.mean:.0%}), so DoorKey-5x5 leaves little long-horizon structure for a "
+        "hierarchy to exploit; and FuN's manager gets a learning signal only from the "
+        "extrinsic advantage, which is zero until episodes start to succeed."
+        if flat.mean >= 0.8
+        else f" Most likely cause: the budget — the best flat learner reaches only "
+        f"{flat.mean:.0%} at this frame count, and FuN's manager gets a learning signal only "
+        "from the extrinsic advantage, which is zero until episodes start to succeed."
+    )
     if beats:
         text = (
             f"**Reproduced at this budget**: FuN's evaluation success {fun.mean:.1%} is above the "
@@ -214,9 +235,17 @@ def _verdict(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         text = (
             f"**Not reproduced**: FuN's evaluation success is {fun.mean:.1%} against "
             f"{flat.mean:.1%} for the best flat baseline ({LABELS[best]}): a gap of "
-            f"{gap * 100:+.1f} percentage points (n = {fun.n} seeds each); FuN does not beat the "
-            "flat learners here."
+            f"{gap * 100:+.1f} percentage points (n = {fun.n} seeds each)"
+            + ("; the 95 % CIs overlap." if gap > 0 else ".")
+            + cause
         )
+    same_rule = ", ".join(
+        f"{LABELS[m]} {summary[m]['eval_success']['mean']:.1%}" for m in ("a2c", "a2c_lstm")
+    )
+    text += (
+        f" Against the flat learners with the same A2C-style update ({same_rule}), FuN's "
+        f"{fun.mean:.1%} is the fair comparison of the hierarchy itself."
+    )
     return text, {"best_flat": best, "gap_eval_success": gap, "fun_beats_best_flat": beats}
 
 
@@ -281,7 +310,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         f"{eval_episodes(ctx.quick)} fresh seeded envs per run, sampling policy."
     )
     sections = [
-        __doc__.split("\n\n", 1)[1].strip() if __doc__ else "",
+        PROTOCOL,
         protocol,
         "## Results\n\n"
         + markdown_table(
