@@ -212,3 +212,46 @@ def test_fun_agent_update_runs_and_rejects_short_rollouts() -> None:
     assert np.isfinite(stats["loss"])
     moved = [not torch.equal(a, b) for a, b in zip(before, agent.actor.parameters(), strict=True)]
     assert all(moved)  # every part (manager included) gets gradient
+
+
+class _PickZero(gym.Env):
+    """Constant observation; action 0 ends the episode with reward 1, others give 0 (5 steps)."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (4,), np.float32)
+    action_space = gym.spaces.Discrete(3)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.ones(4, dtype=np.float32), {}
+
+    def step(self, action: int) -> tuple:
+        self.t += 1
+        return np.ones(4, dtype=np.float32), float(action == 0), action == 0, self.t >= 5, {}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param("fun", marks=pytest.mark.slow), "a2c", "a2c-lstm", "ppo"]
+)
+def test_every_on_policy_learner_learns_the_rewarded_action(name: str) -> None:
+    from hrrl.agents.a2c import A2CAgent, A2CConfig, PPOAgent, PPOAgentConfig
+    from hrrl.core.ppo import PPOConfig
+    from hrrl.core.recurrent import evaluate_episodes, train_on_policy
+
+    agents = {
+        "fun": lambda: FuNAgent(4, 3, FuNConfig(rollout_steps=8, lr=1e-2), 0),
+        "a2c": lambda: A2CAgent(4, 3, A2CConfig(rollout_steps=8, lr=1e-2), 0),
+        "a2c-lstm": lambda: A2CAgent(4, 3, A2CConfig(core="lstm", rollout_steps=8, lr=1e-2), 0),
+        "ppo": lambda: PPOAgent(4, 3, PPOAgentConfig(rollout_steps=16, ppo=PPOConfig(lr=1e-2)), 0),
+    }
+    agent = agents[name]()
+
+    def envs(n: int) -> SyncVectorEnv:
+        return SyncVectorEnv([_PickZero] * n, autoreset_mode=AutoresetMode.SAME_STEP)
+
+    before = evaluate_episodes(agent.actor, envs(64), 1, torch_generator(1))
+    log = train_on_policy(agent, envs(8), frames=4000 if name == "a2c-lstm" else 2000, seed=0)
+    after = evaluate_episodes(agent.actor, envs(64), 1, torch_generator(1))
+    # untrained: uniform over 3 actions, E[length] = 3 (1 − (2/3)^5) ≈ 2.6; optimal: 1
+    assert log.returns and np.mean(before.lengths) > 2.2
+    assert np.mean(after.lengths) < 1.7 and np.mean(after.successes) == 1.0
