@@ -21,8 +21,10 @@ import numpy as np
 import pytest
 import torch
 
+from hrrl.agents.a2c import A2CAgent, A2CConfig, PPOAgent, PPOAgentConfig
 from hrrl.agents.actor_critic import ActorCritic, ActorCriticConfig, Sarsa, SarsaConfig
 from hrrl.agents.cfhrl import CFHRLAgent, CFHRLConfig
+from hrrl.agents.fun import FuNAgent, FuNConfig
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.her import HERDQNAgent, HERDQNConfig
 from hrrl.agents.hiql import GCIQLAgent, HIQLAgent, OfflineGCConfig
@@ -36,10 +38,12 @@ from hrrl.core.checkpoint import STATE, TENSORS
 from hrrl.core.learner import Learner, load_learner, save_learner
 from hrrl.core.offline_gcrl import GoalSampler, train_offline
 from hrrl.core.options import OptionSet, primitive_options
+from hrrl.core.recurrent import train_on_policy
 from hrrl.core.seeding import make_rng
 from hrrl.envs.bitflip import BitFlipEnv
 from hrrl.envs.chain import StochasticChainEnv
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
+from hrrl.envs.minigrid_compact import OBS_SIZE, make_minigrid_vector
 from hrrl.envs.point_maze import PointMazeEnv
 from hrrl.tasks.four_rooms import hallway_options
 from hrrl.tasks.offline_maze import NavigateParams, generate_navigate
@@ -198,6 +202,24 @@ def _offline_actions(learner: Any) -> list[Any]:
     return acts
 
 
+# ---- on-policy learners on MiniGrid (FuN and its flat baselines) ---------------------------
+def _train_minigrid(learner: Any, seed: int) -> None:
+    """Two rollout segments on DoorKey-5x5 with two envs."""
+    envs = make_minigrid_vector("MiniGrid-DoorKey-5x5-v0", 2)
+    train_on_policy(learner, envs, frames=2 * 2 * learner.rollout_steps, seed=seed)
+
+
+def _minigrid_actions(learner: Any) -> list[Any]:
+    """Sampled actions over four steps from a fresh state on fixed observations."""
+    obs = torch.from_numpy(make_rng(0).integers(0, 2, size=(4, 3, OBS_SIZE)).astype(np.float32))
+    gen, state, out = torch.Generator().manual_seed(0), learner.actor.initial_state(3), []
+    with torch.no_grad():
+        for t in range(4):
+            actions, _, state = learner.actor.step(obs[t], state, gen)
+            out += actions.tolist()
+    return out
+
+
 TAXI_STATES = [s for s in range(0, 500, 7) if taxi_decode(s)[1] != taxi_decode(s)[2]]
 """Taxi states where the episode is not over (the passenger is not at the destination)."""
 
@@ -236,6 +258,26 @@ CASES: dict[str, Case] = {
         lambda s: CFHRLAgent(2, 2, CFHRLConfig(base=_OFFLINE, candidates=32, knn=4), s),
         _offline_train,
         _offline_actions,
+    ),
+    "fun": Case(
+        lambda s: FuNAgent(OBS_SIZE, 6, FuNConfig(rollout_steps=8), s),
+        _train_minigrid,
+        _minigrid_actions,
+    ),
+    "a2c": Case(
+        lambda s: A2CAgent(OBS_SIZE, 6, A2CConfig(rollout_steps=8), s),
+        _train_minigrid,
+        _minigrid_actions,
+    ),
+    "a2c-lstm": Case(
+        lambda s: A2CAgent(OBS_SIZE, 6, A2CConfig(core="lstm", rollout_steps=8), s),
+        _train_minigrid,
+        _minigrid_actions,
+    ),
+    "ppo": Case(
+        lambda s: PPOAgent(OBS_SIZE, 6, PPOAgentConfig(rollout_steps=8), s),
+        _train_minigrid,
+        _minigrid_actions,
     ),
 }
 
