@@ -116,7 +116,9 @@ def intra_option_q_update(
     """
     updated = options.consistent[state][action]
     targets = [
-        reward if terminated else reward + gamma * continuation_value(q, next_state, o, options)
+        reward
+        if terminated
+        else reward + gamma * continuation_value(q, next_state, int(o), options)
         for o in updated
     ]
     for o, target in zip(updated, targets, strict=True):

@@ -24,7 +24,7 @@ optimum over options.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -88,7 +88,9 @@ def option_set(method: str, env: FourRoomsEnv) -> OptionSet:
 
 
 def learner_config(method: str, alpha: float, epsilon: float) -> OptionQConfig:
-    learning = "intra-option" if method == "intra-option-Q" else "smdp"
+    learning: Literal["smdp", "intra-option"] = (
+        "intra-option" if method == "intra-option-Q" else "smdp"
+    )
     return OptionQConfig(learning=learning, alpha=alpha, epsilon=epsilon, gamma=GAMMA)
 
 

@@ -33,6 +33,7 @@ from hrrl.core.parallel import Job, run_jobs
 from hrrl.core.report import machine_line, markdown_table, write_report
 from hrrl.experiments import reproduce_plots as plots
 from hrrl.experiments import reproduce_report as rr
+from hrrl.experiments import reproduce_tables as rt
 from hrrl.experiments.reproduce_methods import (
     ABLATION_NAMES,
     BASELINE_NAMES,
@@ -216,9 +217,9 @@ def write_outputs(
     tables = {
         "5.1": rr.table_5_1(records, focus),
         "5.1 (all methods)": rr.table_5_1_methods(records, main),
-        "5.2": rr.table_5_2(records, main),
-        "5.3": rr.table_5_3(records, ablations),
-        "by target size": rr.table_by_category(records, plan.methods),
+        "5.2": rt.table_5_2(records, main),
+        "5.3": rt.table_5_3(records, ablations),
+        "by target size": rt.table_by_category(records, plan.methods),
     }
     figures = {
         "learning_curves.png": plots.plot_learning_curves(
@@ -250,7 +251,7 @@ def report_sections(
 ) -> list[str]:
     sections = [
         "## Headline (held-out suite, targets 10²–10⁵)\n\n"
-        + _notes(rr.headline(records, [*main, *(a for a in ablations if a not in main)])),
+        + _notes(rt.headline(records, [*main, *(a for a in ablations if a not in main)])),
         protocol_section(plan),
     ]
     sections.append(
@@ -268,7 +269,7 @@ def report_sections(
         "problems; average steps over solved problems only (methods solve different subsets). "
         "Training time is wall time on this machine, shared with other jobs. The paper's column "
         f"quotes our copy of it ({rr.PAPER_SOURCE}, lines 258–266).\n\n**Notes (automatic)**\n\n"
-        + _notes(rr.notes_5_2(records, main))
+        + _notes(rt.notes_5_2(records, main))
     )
     if ablations:
         sections.append(
@@ -277,9 +278,9 @@ def report_sections(
             + "\n\nEach ablation switches one HRRL config field off (same seeds, same budget). "
             "Δ is the per-seed difference to full HRRL. The paper's column quotes our copy of it "
             f"({rr.PAPER_SOURCE}, lines 270–278).\n\n**Notes (automatic)**\n\n"
-            + _notes(rr.notes_5_3(records, ablations))
+            + _notes(rt.notes_5_3(records, ablations))
         )
-    sections.append("## §5.4 The paper's example path\n\n" + rr.paper_example_check())
+    sections.append("## §5.4 The paper's example path\n\n" + rt.paper_example_check())
     sections.append(
         "## Success / optimality by target size\n\n"
         + markdown_table(*tables["by target size"])
