@@ -7,6 +7,7 @@ paper's claims, which sit in :data:`PAPER_CLAIMS` and are checked against the so
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from hrrl.core.stats import mean_ci
 from hrrl.experiments.reproduce_methods import METHOD_BY_NAME
 from hrrl.result import CategorySummary, ResultRow, summary_of
 from hrrl.solvers.claims import ClaimCheck, check_claim
+from hrrl.solvers.numberline import solve
 from hrrl.suites.builtin import PAPER_CLAIMED_STEPS, PAPER_PROBLEMS
 
 Record = dict[str, Any]
@@ -165,6 +167,30 @@ def metric_over_seeds(records: Sequence[Record], metric: Any, category: str) -> 
 # ------------------------------------------------------------------------------ claims
 def paper_claim_checks() -> list[ClaimCheck]:
     return [check_claim(p, PAPER_CLAIMED_STEPS[p.id]) for p in PAPER_PROBLEMS]
+
+
+def paper_example_check() -> str:
+    """§5.4: the paper's example path for T = 278 run through the path checker."""
+    from hrrl.solvers.checker import check_path
+
+    problem = next(p for p in PAPER_PROBLEMS if p.target == 278)
+    path = list(PAPER_EXAMPLE_278)
+    verdict = check_path(problem, path)
+    moves = [b - a for a, b in itertools.pairwise(path)]
+    illegal = [
+        f"{a} → {b} (+{b - a})" for a, b in itertools.pairwise(path) if b - a not in problem.actions
+    ]
+    landed = [x for x in path if x in problem.forbidden]
+    optimum = solve(problem).steps
+    return (
+        f"The paper's example path for T = 278 ({PAPER_SOURCE}, line 291) has "
+        f"{len(moves)} moves (the paper's §5.1 table says 61; the optimum is {optimum}). "
+        f"Path checker: **{'valid' if verdict else 'invalid'}**"
+        + ("" if verdict else f" ({verdict.reason})")
+        + f". Moves not in {{{', '.join(map(str, problem.actions))}}}: {len(illegal)} — "
+        + (", ".join(illegal) if illegal else "none")
+        + f". Forbidden states landed on: {landed or 'none'}."
+    )
 
 
 # ------------------------------------------------------------------------------ §5.1

@@ -1,19 +1,22 @@
 """``hrrl reproduce``'s comparison tables (§5.2 baselines, §5.3 ablations, the headline, by
-target size) and the check of the paper's example path, from the raw run records."""
+target size), the check of the paper's example path and the report's sections, from the raw run
+records."""
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from scipy import stats
+
+from hrrl.core.report import markdown_table
 from hrrl.core.stats import mean_ci
 from hrrl.experiments.reproduce_methods import METHOD_BY_NAME
 from hrrl.experiments.reproduce_report import (
     IN_DISTRIBUTION,
     NOT_IN_PAPER,
-    PAPER_EXAMPLE_278,
     PAPER_SOURCE,
     PAPER_TABLE_5_2,
     PAPER_TABLE_5_3,
@@ -23,11 +26,11 @@ from hrrl.experiments.reproduce_report import (
     efficiency,
     mean_steps,
     metric_over_seeds,
+    notes_5_1,
+    paper_example_check,
     rows_in,
     success_rate,
 )
-from hrrl.solvers.numberline import solve
-from hrrl.suites.builtin import PAPER_PROBLEMS
 
 
 # ------------------------------------------------------------------------------ §5.2 / §5.3
@@ -192,25 +195,89 @@ def table_by_category(
     return headers, rows
 
 
-def paper_example_check() -> str:
-    """§5.4: the paper's example path for T = 278 run through the path checker."""
-    from hrrl.solvers.checker import check_path
+# ------------------------------------------------------------------------------ the report
+def _notes(lines: Sequence[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines) if lines else "- No automatic remarks."
 
-    problem = next(p for p in PAPER_PROBLEMS if p.target == 278)
-    path = list(PAPER_EXAMPLE_278)
-    verdict = check_path(problem, path)
-    moves = [b - a for a, b in itertools.pairwise(path)]
-    illegal = [
-        f"{a} → {b} (+{b - a})" for a, b in itertools.pairwise(path) if b - a not in problem.actions
+
+def report_sections(
+    seeds: int,
+    protocol: str,
+    records: Sequence[Record],
+    tables: dict[str, tuple[list[str], list[list[Any]]]],
+    focus: str,
+    main: Sequence[str],
+    ablations: Sequence[str],
+    figures: dict[str, Path],
+) -> list[str]:
+    sections = [
+        "## Headline (held-out suite, targets 10²–10⁵)\n\n"
+        + _notes(headline(records, [*main, *(a for a in ablations if a not in main)])),
+        protocol,
     ]
-    landed = [x for x in path if x in problem.forbidden]
-    optimum = solve(problem).steps
-    return (
-        f"The paper's example path for T = 278 ({PAPER_SOURCE}, line 291) has "
-        f"{len(moves)} moves (the paper's §5.1 table says 61; the optimum is {optimum}). "
-        f"Path checker: **{'valid' if verdict else 'invalid'}**"
-        + ("" if verdict else f" ({verdict.reason})")
-        + f". Moves not in {{{', '.join(map(str, problem.actions))}}}: {len(illegal)} — "
-        + (", ".join(illegal) if illegal else "none")
-        + f". Forbidden states landed on: {landed or 'none'}."
+    sections.append(
+        "## §5.1 The paper's three test problems\n\n"
+        + markdown_table(*tables["5.1"])
+        + "\n\nSteps and efficiency: mean ± 95 % CI over the seeds that solved the problem.\n\n"
+        + markdown_table(*tables["5.1 (all methods)"])
+        + "\n\n**Notes (automatic)**\n\n"
+        + _notes(notes_5_1(records, focus))
     )
+    sections.append(
+        "## §5.2 Comparison with baselines\n\n"
+        + markdown_table(*tables["5.2"])
+        + "\n\nSuccess = solved / feasible problems; efficiency = optimal / steps over solved "
+        "problems; average steps over solved problems only (methods solve different subsets). "
+        "Training time is wall time on this machine, shared with other jobs. The paper's column "
+        f"quotes our copy of it ({PAPER_SOURCE}, lines 258–266).\n\n**Notes (automatic)**\n\n"
+        + _notes(notes_5_2(records, main))
+    )
+    if ablations:
+        sections.append(
+            "## §5.3 Ablations\n\n"
+            + markdown_table(*tables["5.3"])
+            + "\n\nEach ablation switches one HRRL config field off (same seeds, same budget). "
+            "Δ is the per-seed difference to full HRRL. The paper's column quotes our copy of it "
+            f"({PAPER_SOURCE}, lines 270–278).\n\n**Notes (automatic)**\n\n"
+            + _notes(notes_5_3(records, ablations))
+        )
+    sections.append("## §5.4 The paper's example path\n\n" + paper_example_check())
+    sections.append(
+        "## Success / optimality by target size\n\n"
+        + markdown_table(*tables["by target size"])
+        + "\n\nEach cell: success rate / optimality, mean ± 95 % CI over seeds."
+    )
+    sections.append("## Figures\n\n" + "\n".join(f"![{name}]({name})" for name in figures))
+    sections.append(
+        "## Reading the numbers\n\n"
+        f"- ± is the 95 % Student-t half-width over seeds; with {seeds} seeds its t quantile "
+        f"is {stats.t.ppf(0.975, max(seeds - 1, 1)):.2f}, so intervals are wide and may "
+        "leave [0, 100 %]. A single run prints without ±.\n"
+        "- The baselines see the absolute state (position, target, which moves land on a "
+        "forbidden state); tabular learners keep one shared untrained row for every state "
+        "outside the training range, the DQNs get coordinates scaled by the largest training "
+        "target. Nothing else is tuned per method.\n"
+        "- The options baseline's fixed options (`dash-k`, `approach`) follow the greedy rule, "
+        "so beyond the training range, where its table row is untrained and options are picked "
+        "at random, its successes come from those fixed options rather than from learning."
+    )
+    sections.append(
+        "## Raw results\n\n`runs.jsonl`: one line per (method, seed) with training time, "
+        "training env steps and learning curve. `rows.jsonl`: one SPEC result row per (method, "
+        "seed, problem); paths are kept for the paper's problems only."
+    )
+    return sections
+
+
+def print_tables(tables: dict[str, tuple[list[str], list[list[Any]]]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if Console().is_terminal else 160)
+    for title, (headers, rows) in tables.items():
+        table = Table(title=f"§{title}" if title[0].isdigit() else title)
+        for header in headers:
+            table.add_column(str(header))
+        for row in rows:
+            table.add_row(*(str(c) for c in row))
+        console.print(table)
