@@ -4,7 +4,7 @@ freshly built learner gives the same actions; the saved files are safetensors an
 
 Each case builds a learner from a seed, trains it briefly on its canonical task and acts with it
 (deterministically given the learner and a fixed generator). The HRRL agent has its own save/load
-and determinism tests (tests/test_hrrl_training.py).
+and determinism tests (tests/agents/hrrl/test_hrrl_training.py).
 """
 
 from __future__ import annotations
