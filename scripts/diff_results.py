@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 SKIP = {"wall_time_s", "finished_utc", "load_average_end", "cpu_count", "jobs", "jobs_from_cache"}
@@ -37,10 +38,10 @@ def same(a: Any, b: Any) -> bool:
 
 
 def main(old_path: str, new_path: str) -> int:
-    old = leaves(json.loads(open(old_path, encoding="utf-8").read()))
-    new = leaves(json.loads(open(new_path, encoding="utf-8").read()))
+    old = leaves(json.loads(Path(old_path).read_text(encoding="utf-8")))
+    new = leaves(json.loads(Path(new_path).read_text(encoding="utf-8")))
     shared = sorted(set(old) & set(new))
-    numeric = [k for k in shared if isinstance(old[k], (int, float)) and not isinstance(old[k], bool)]
+    numeric = [k for k in shared if isinstance(old[k], (int, float)) and old[k] is not True]
     differ = [k for k in shared if not same(old[k], new[k])]
     print(f"{len(shared)} leaves in both ({len(numeric)} numeric): {len(differ)} differ")
     for key in differ[:40]:
