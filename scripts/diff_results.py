@@ -41,7 +41,7 @@ def main(old_path: str, new_path: str) -> int:
     old = leaves(json.loads(Path(old_path).read_text(encoding="utf-8")))
     new = leaves(json.loads(Path(new_path).read_text(encoding="utf-8")))
     shared = sorted(set(old) & set(new))
-    numeric = [k for k in shared if isinstance(old[k], (int, float)) and old[k] is not True]
+    numeric = [k for k in shared if type(old[k]) in (int, float)]
     differ = [k for k in shared if not same(old[k], new[k])]
     print(f"{len(shared)} leaves in both ({len(numeric)} numeric): {len(differ)} differ")
     for key in differ[:40]:
