@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from hrrl.core.learner import StateArrays
+from hrrl.core.rollout import Episode, Step, run_episode
 from hrrl.core.tabular import epsilon_greedy, td_update
 
 
@@ -43,18 +44,8 @@ def softmax_logit_step(
     return logits
 
 
-@dataclass(frozen=True)
-class PrimitiveEpisode:
-    """What one training episode did."""
-
-    steps: int
-    """Primitive steps taken."""
-    total_reward: float
-    """Undiscounted sum of rewards."""
-    terminated: bool
-    """The goal was reached."""
-    truncated: bool
-    """The time limit cut the episode."""
+PrimitiveEpisode = Episode
+"""What one training episode did (the shared :class:`hrrl.core.rollout.Episode`)."""
 
 
 # --------------------------------------------------------------------------------- actor-critic
@@ -111,18 +102,20 @@ class ActorCritic(StateArrays):
         return error
 
     def run_episode(self, env: Any, seed: int | None = None) -> PrimitiveEpisode:
-        state, _ = env.reset(seed=seed)
-        steps, total = 0, 0.0
-        while True:
-            probs = self.policy(state)
-            action = sample_index(probs, self.rng)
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            self.update(state, action, float(reward), int(next_state), terminated, probs)
-            steps += 1
-            total += float(reward)
-            state = int(next_state)
-            if terminated or truncated:
-                return PrimitiveEpisode(steps, total, bool(terminated), bool(truncated))
+        drawn: list[np.ndarray] = []  # π(·|s) of the action just taken
+
+        def act(state: Any) -> int:
+            probs = self.policy(int(state))
+            drawn[:] = [probs]
+            return sample_index(probs, self.rng)
+
+        def observe(step: Step) -> None:
+            self.update(
+                int(step.obs), step.action, step.reward, int(step.next_obs), step.terminated,
+                drawn[0],
+            )  # fmt: skip
+
+        return run_episode(env, act, observe, seed)
 
 
 # ------------------------------------------------------------------------------------ SARSA(0)
@@ -169,16 +162,20 @@ class Sarsa(StateArrays):
         return td_update(self.q, (state, action), reward + bootstrap, cfg.alpha)
 
     def run_episode(self, env: Any, seed: int | None = None) -> PrimitiveEpisode:
-        state, _ = env.reset(seed=seed)
-        action = self.act(state)
-        steps, total = 0, 0.0
-        while True:
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            next_state = int(next_state)
-            next_action = self.act(next_state)
-            self.update(state, action, float(reward), next_state, next_action, terminated)
-            steps += 1
-            total += float(reward)
-            state, action = next_state, next_action
-            if terminated or truncated:
-                return PrimitiveEpisode(steps, total, bool(terminated), bool(truncated))
+        """On-policy: the next action is drawn when a step is observed, and then taken."""
+        chosen: list[int] = []  # the action to take next
+
+        def act(state: Any) -> int:
+            if not chosen:
+                chosen.append(self.act(int(state)))
+            return chosen[0]
+
+        def observe(step: Step) -> None:
+            next_action = self.act(int(step.next_obs))
+            self.update(
+                int(step.obs), step.action, step.reward, int(step.next_obs), next_action,
+                step.terminated,
+            )  # fmt: skip
+            chosen[:] = [next_action]
+
+        return run_episode(env, act, observe, seed)

@@ -24,11 +24,13 @@ alone use up the whole trial.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
+import torch
 
 from hrrl.envs.bandits import BatchedBernoulliBandit
 
@@ -319,6 +321,54 @@ def _replace_arm(arms: ArmStates, old: tuple[int, int], new: tuple[int, int]) ->
 # --- playing trials ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BanditLearnerConfig:
+    """What a :class:`BanditLearner` is built for (its config in checkpoints)."""
+
+    policy: str
+    """The policy's report label."""
+    k: int
+    """Arms."""
+    n_pulls: int
+    """Trial length."""
+    batch: int
+    """Trials played side by side."""
+
+
+class BanditLearner:
+    """A bandit baseline under the learner contract (:mod:`hrrl.core.learner`): its policy acts on
+    the counts it has learned (:class:`BanditHistory`), ``update`` records each pull's reward."""
+
+    def __init__(
+        self, policy: BanditPolicy, k: int, n_pulls: int, batch: int, rng: np.random.Generator
+    ) -> None:
+        self.policy = policy
+        self.config = BanditLearnerConfig(policy.name, k, n_pulls, batch)
+        self.history = BanditHistory.empty(batch, k, n_pulls)
+        self.rng = rng
+
+    def act(self) -> np.ndarray:
+        """One arm per trial, int64 ``(B,)``."""
+        return self.policy.select(self.history, self.rng)
+
+    def update(self, actions: np.ndarray, rewards: np.ndarray) -> None:
+        self.history.record(actions, rewards)
+
+    def state_arrays(self) -> dict[str, torch.Tensor]:
+        h = self.history
+        return {
+            "successes": torch.from_numpy(h.successes.copy()),
+            "pulls": torch.from_numpy(h.pulls.copy()),
+            "t": torch.tensor([h.t], dtype=torch.int64),
+        }
+
+    def load_state_arrays(self, arrays: Mapping[str, torch.Tensor]) -> None:
+        h = self.history
+        np.copyto(h.successes, arrays["successes"].numpy())
+        np.copyto(h.pulls, arrays["pulls"].numpy())
+        h.t = int(arrays["t"][0])
+
+
 def play_trials(
     policy: BanditPolicy,
     env: BatchedBernoulliBandit,
@@ -328,11 +378,11 @@ def play_trials(
 ) -> np.ndarray:
     """Play one trial of ``env.n_pulls`` pulls on each task; total reward per trial ``(B,)``."""
     env.reset(env_rng, tasks)
-    history = BanditHistory.empty(tasks.shape[0], env.k, env.n_pulls)
+    learner = BanditLearner(policy, env.k, env.n_pulls, tasks.shape[0], policy_rng)
     totals = np.zeros(tasks.shape[0])
     for _ in range(env.n_pulls):
-        actions = policy.select(history, policy_rng)
+        actions = learner.act()
         rewards = env.pull(actions)
-        history.record(actions, rewards)
+        learner.update(actions, rewards)
         totals += rewards
     return totals

@@ -25,7 +25,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from hrrl.core.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from hrrl.core.learner import StateArrays
 from hrrl.core.machines import HAM, Act, Choose, Control
+from hrrl.core.rollout import Episode, Step, run_episode
 from hrrl.solvers.markov_chain import absorption_times
 
 
@@ -44,20 +46,18 @@ class HamQConfig:
 
 
 @dataclass(frozen=True)
-class HamEpisode:
+class HamEpisode(Episode):
     """What one episode did."""
 
-    steps: int
-    """Primitive steps."""
     choices: int
     """Choice points met."""
-    total_reward: float
-    terminated: bool
-    truncated: bool
 
 
-class HamQLearner:
+class HamQLearner(StateArrays):
     """ε-greedy choices at the HAM's choice points, learning Q(s, m, c) by HAMQ."""
+
+    STATE = ("q",)
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, ham: HAM, config: HamQConfig, rng: np.random.Generator) -> None:
         self.ham = ham
@@ -83,16 +83,22 @@ class HamQLearner:
 
     def run_episode(self, env: Any, seed: int | None = None, learn: bool = True) -> HamEpisode:
         cfg, ham = self.config, self.ham
-        state, _ = env.reset(seed=seed)
-        state = int(state)
-        control = ham.start(state)
+        control: Control | None = None  # the machine starts at the first observation
         pending: tuple[int, int, int] | None = None  # (state, choice point, choice) awaiting update
         ret, tau = 0.0, 0
-        steps = choices = 0
-        total = 0.0
-        while True:
-            node = ham.node(control)
-            if isinstance(node, Choose):
+        choices = 0
+
+        def act(obs: Any) -> int:
+            """Run the machine through its choice points up to its next primitive action."""
+            nonlocal control, pending, ret, tau, choices
+            state = int(obs)
+            if control is None:
+                control = ham.start(state)
+            while True:
+                node = ham.node(control)
+                if not isinstance(node, Choose):
+                    assert isinstance(node, Act)
+                    return int(node.action(state))
                 point = ham.choice_index[control]
                 if learn and pending is not None:
                     best = float(self._masked(state, point).max())
@@ -101,23 +107,21 @@ class HamQLearner:
                 pending, ret, tau = (state, point, choice), 0.0, 0
                 choices += 1
                 control = ham.after_choice(control, choice, state)
-                continue
-            assert isinstance(node, Act)
-            action = int(node.action(state))
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            next_state, reward = int(next_state), float(reward)
-            ret += cfg.gamma**tau * reward
+
+        def observe(step: Step) -> None:
+            nonlocal control, ret, tau
+            ret += cfg.gamma**tau * step.reward
             tau += 1
-            steps += 1
-            total += reward
-            state = next_state
-            if terminated:
+            if step.terminated:
                 if learn and pending is not None:
                     self._update(pending, ret)
-                return HamEpisode(steps, choices, total, True, False)
-            if truncated:
-                return HamEpisode(steps, choices, total, False, True)
-            control = ham.after_action(control, state)
+            elif not step.truncated:
+                assert control is not None
+                control = ham.after_action(control, int(step.next_obs))
+
+        ep = run_episode(env, act, observe, seed)
+        truncated = ep.truncated and not ep.terminated  # a goal reached on the last step counts
+        return HamEpisode(ep.steps, ep.total_reward, ep.terminated, truncated, choices)
 
     def _update(self, key: tuple[int, int, int], target: float) -> None:
         self.q[key] += self.config.alpha * (target - self.q[key])

@@ -19,16 +19,17 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from hrrl.agents.dqn import DQNConfig, DQNLearner
-from hrrl.agents.tabular_q import EpisodeStats
 from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp
 from hrrl.core.replay import ReplayBuffer
+from hrrl.core.rollout import Episode, Step, run_episode
 from hrrl.core.schedules import LinearSchedule
 from hrrl.core.seeding import init_module
 from hrrl.core.tabular import epsilon_greedy
@@ -112,16 +113,10 @@ def _maybe_learn(
         learner.update(buffer.sample(config.batch_size, rng))
 
 
-@dataclass
-class HDQNEpisode:
+@dataclass(frozen=True)
+class HDQNEpisode(Episode):
     """An episode's extrinsic return and length, the subgoals chosen and which were reached."""
 
-    total_reward: float = 0.0
-    """Undiscounted sum of extrinsic rewards."""
-    steps: int = 0
-    """Primitive environment steps taken."""
-    terminated: bool = False
-    """True if the episode ended by termination (not truncation)."""
     goals: list[int] = field(default_factory=list)
     reached: list[bool] = field(default_factory=list)
 
@@ -205,38 +200,43 @@ class HDQNAgent(StateArrays):
         seed: int | None = None,
     ) -> HDQNEpisode:
         """One episode: options chosen by the meta-controller, run by the controller."""
-        obs, _ = env.reset(seed=seed)
-        obs = int(obs)
-        stats = HDQNEpisode()
-        while True:
-            goal = self.choose_goal(obs, 0.0 if greedy else self.meta_epsilon(episode), rng)
-            start, option_return, option_steps = obs, 0.0, 0
-            while True:
-                eps = 0.0 if greedy else self.controller_epsilon(goal, episode)
-                action = self.choose_action(obs, goal, eps, rng)
-                next_obs, reward, terminated, truncated, _ = env.step(action)
-                next_obs = int(next_obs)
-                signal = intrinsic_signal(next_obs, goal)
-                if learn:
-                    done = controller_terminated(signal, bool(terminated))
-                    self._store_controller(obs, goal, action, next_obs, signal, done)
-                    _maybe_learn(self.controller, self.controller_buffer, self.config, rng)
-                    _maybe_learn(self.meta, self.meta_buffer, self.config, rng)
-                option_return += self.config.gamma**option_steps * float(reward)
-                option_steps += 1
-                stats.total_reward += float(reward)
-                stats.steps += 1
-                obs = next_obs
-                if signal.goal_reached or terminated or truncated:
-                    break
-            stats.goals.append(goal)
-            stats.reached.append(signal.goal_reached)
+        goals: list[int] = []
+        reached: list[bool] = []
+        start, option_return, option_steps = 0, 0.0, 0
+
+        def act(obs: Any) -> int:
+            nonlocal start, option_return, option_steps
+            if len(goals) == len(reached):  # no option running: the meta-controller picks one
+                eps = 0.0 if greedy else self.meta_epsilon(episode)
+                goals.append(self.choose_goal(int(obs), eps, rng))
+                start, option_return, option_steps = int(obs), 0.0, 0
+            goal = goals[-1]
+            eps = 0.0 if greedy else self.controller_epsilon(goal, episode)
+            return self.choose_action(int(obs), goal, eps, rng)
+
+        def observe(step: Step) -> None:
+            nonlocal option_return, option_steps
+            goal, next_obs = goals[-1], int(step.next_obs)
+            signal = intrinsic_signal(next_obs, goal)
             if learn:
-                self.attempts[goal].append(signal.goal_reached)
-                self._store_meta(start, goal, option_return, obs, option_steps, bool(terminated))
-            if terminated or truncated:
-                stats.terminated = bool(terminated)
-                return stats
+                done = controller_terminated(signal, step.terminated)
+                self._store_controller(int(step.obs), goal, step.action, next_obs, signal, done)
+                _maybe_learn(self.controller, self.controller_buffer, self.config, rng)
+                _maybe_learn(self.meta, self.meta_buffer, self.config, rng)
+            option_return += self.config.gamma**option_steps * step.reward
+            option_steps += 1
+            if signal.goal_reached or step.done:
+                reached.append(signal.goal_reached)
+                if learn:
+                    self.attempts[goal].append(signal.goal_reached)
+                    self._store_meta(
+                        start, goal, option_return, next_obs, option_steps, step.terminated
+                    )
+
+        ep = run_episode(env, act, observe, seed)
+        return HDQNEpisode(
+            ep.steps, ep.total_reward, ep.terminated, ep.truncated, goals=goals, reached=reached
+        )
 
 
 class FlatDQNAgent(StateArrays):
@@ -263,28 +263,21 @@ class FlatDQNAgent(StateArrays):
         learn: bool = True,
         greedy: bool = False,
         seed: int | None = None,
-    ) -> EpisodeStats:
-        obs, _ = env.reset(seed=seed)
-        total, steps = 0.0, 0
-        while True:
+    ) -> Episode:
+        def act(obs: Any) -> int:
             eps = 0.0 if greedy else self.epsilon(episode)
-            action = epsilon_greedy(
-                _q_row(self.learner, one_hot(int(obs), self.n_states)), eps, rng
+            return epsilon_greedy(_q_row(self.learner, one_hot(int(obs), self.n_states)), eps, rng)
+
+        def observe(step: Step) -> None:
+            self.buffer.add(
+                {
+                    "obs": one_hot(int(step.obs), self.n_states)[None],
+                    "action": np.array([step.action]),
+                    "reward": np.array([step.reward], dtype=np.float32),
+                    "next_obs": one_hot(int(step.next_obs), self.n_states)[None],
+                    "terminated": np.array([step.terminated], dtype=np.float32),
+                }
             )
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            if learn:
-                self.buffer.add(
-                    {
-                        "obs": one_hot(int(obs), self.n_states)[None],
-                        "action": np.array([action]),
-                        "reward": np.array([reward], dtype=np.float32),
-                        "next_obs": one_hot(int(next_obs), self.n_states)[None],
-                        "terminated": np.array([terminated], dtype=np.float32),
-                    }
-                )
-                _maybe_learn(self.learner, self.buffer, self.config, rng)
-            total += float(reward)
-            steps += 1
-            obs = next_obs
-            if terminated or truncated:
-                return EpisodeStats(total, steps, bool(terminated))
+            _maybe_learn(self.learner, self.buffer, self.config, rng)
+
+        return run_episode(env, act, observe if learn else None, seed)

@@ -29,12 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from hrrl.agents.tabular_q import EpisodeStats
 from hrrl.core.learner import StateArrays
+from hrrl.core.rollout import Episode, Step, run_episode
 from hrrl.core.schedules import LinearSchedule
 from hrrl.core.tabular import epsilon_greedy, greedy_action
 from hrrl.core.task_graph import Child, Node, Primitive, Subtask, TaskGraph
@@ -243,31 +244,31 @@ class MaxQLearner(StateArrays):
         epsilon: float,
         learn: bool = True,
         seed: int | None = None,
-    ) -> EpisodeStats:
+    ) -> Episode:
         """One episode of hierarchical execution (learning from it when ``learn``).
 
         A truncated episode just stops: the updates of its last step bootstrapped as usual.
         """
-        state, _ = env.reset(seed=seed)
         stack = [_Frame(self.graph.root)]
-        total, steps = 0.0, 0
-        while True:
-            if not stack:  # the root ended without the env terminating: start it again
-                stack.append(_Frame(self.graph.root))
-            child = self._choose(stack[-1], int(state), epsilon, rng)
-            if isinstance(self.graph.nodes[child], Subtask):
+        primitive: list[int] = []  # the node id of the primitive just executed
+
+        def act(obs: Any) -> int:
+            state = int(obs)
+            while True:
+                if not stack:  # the root ended without the env terminating: start it again
+                    stack.append(_Frame(self.graph.root))
+                child = self._choose(stack[-1], state, epsilon, rng)
+                node = self.graph.nodes[child]
+                if isinstance(node, Primitive):
+                    primitive[:] = [child]
+                    return node.action
                 stack.append(_Frame(child))
-                continue
-            action = self.graph.nodes[child]
-            assert isinstance(action, Primitive)
-            next_state, reward, terminated, truncated, _ = env.step(action.action)
+
+        def observe(step: Step) -> None:
             if learn:
-                self.update_primitive(child, int(state), float(reward))
+                self.update_primitive(primitive[0], int(step.obs), step.reward)
             for frame in stack:
                 frame.child_steps += 1
-            self._unwind(stack, int(next_state), bool(terminated), learn)
-            total += float(reward)
-            steps += 1
-            state = next_state
-            if terminated or truncated:
-                return EpisodeStats(total, steps, bool(terminated))
+            self._unwind(stack, int(step.next_obs), step.terminated, learn)
+
+        return run_episode(env, act, observe, seed)

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from hrrl.core.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from hrrl.core.learner import StateArrays
 
 
 def poly_features(x: np.ndarray, degree: int) -> np.ndarray:
@@ -53,10 +54,13 @@ def _hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
-class BayesLinearArms:
+class BayesLinearArms(StateArrays):
     """``K`` independent Bayesian linear regressions ``y = w_k · x + N(0, noise²)``,
     ``w_k ~ N(0, diag(prior_var))``; the posterior is kept as precision ``Λ_k`` and
     ``b_k = Σ x y / noise²`` so that ``mean = Λ⁻¹ b``, ``cov = Λ⁻¹`` (exact, order-free)."""
+
+    STATE = ("precision", "b")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     precision: np.ndarray
     """``(K, d, d)`` posterior precision matrices."""
@@ -135,10 +139,13 @@ class NCTSConfig:
             raise ValueError(f"commit must be 'recursive' or 'joint', not {self.commit!r}")
 
 
-class NCTSAgent:
+class NCTSAgent(StateArrays):
     """Acts with :meth:`begin_episode` (→ a1) and :meth:`act_inner` (→ a2), learns with
     :meth:`update`; :meth:`inner_actions` gives the current belief's inner response to many
     contexts at once (for exact evaluation)."""
+
+    STATE = ("meta", "inner")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     name = "NCTS"
 
@@ -330,8 +337,11 @@ class JointTSConfig:
             raise ValueError(f"features must be 'rff' or 'poly', not {self.features!r}")
 
 
-class JointRegressionTS:
+class JointRegressionTS(StateArrays):
     """Joint-commit Thompson sampling over arm pairs; the same acting interface as NCTS."""
+
+    STATE = ("post",)
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
 
     def __init__(self, config: JointTSConfig) -> None:
         self.config = config

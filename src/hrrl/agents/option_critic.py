@@ -30,6 +30,7 @@ import numpy as np
 from hrrl.agents.actor_critic import sample_index, softmax, softmax_logit_step
 from hrrl.agents.options import continuation
 from hrrl.core.learner import StateArrays
+from hrrl.core.rollout import Episode, Step, run_episode
 from hrrl.core.tabular import epsilon_greedy, td_update
 
 
@@ -56,19 +57,11 @@ class OptionCriticConfig:
 
 
 @dataclass(frozen=True)
-class OptionCriticEpisode:
+class OptionCriticEpisode(Episode):
     """What one training episode did."""
 
-    steps: int
-    """Primitive steps taken."""
     switches: int
     """Options chosen by the policy over options (including the first)."""
-    total_reward: float
-    """Undiscounted sum of rewards."""
-    terminated: bool
-    """The goal was reached."""
-    truncated: bool
-    """The time limit cut the episode."""
 
 
 def sigmoid(x: float) -> float:
@@ -161,23 +154,30 @@ class OptionCritic(StateArrays):
         return error
 
     def run_episode(self, env: Any, seed: int | None = None) -> OptionCriticEpisode:
-        state, _ = env.reset(seed=seed)
-        state = int(state)
-        option = self.choose_option(state)
-        steps, switches, total = 0, 1, 0.0
-        while True:
-            action, probs = self.act(state, option)
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            next_state = int(next_state)
-            self.update(state, option, action, float(reward), next_state, terminated, probs)
-            steps += 1
-            total += float(reward)
-            if terminated or truncated:
-                return OptionCriticEpisode(
-                    steps, switches, total, bool(terminated), bool(truncated)
-                )
+        option, switches = -1, 0
+        drawn: list[np.ndarray] = []  # π_o(·|s) of the action just taken
+
+        def act(state: Any) -> int:
+            nonlocal option, switches
+            if option < 0:
+                option, switches = self.choose_option(int(state)), 1
+            action, probs = self.act(int(state), option)
+            drawn[:] = [probs]
+            return action
+
+        def observe(step: Step) -> None:
+            nonlocal option, switches
+            next_state = int(step.next_obs)
+            self.update(
+                int(step.obs), option, step.action, step.reward, next_state, step.terminated,
+                drawn[0],
+            )  # fmt: skip
+            if step.done:
+                return
             # The option may stop on *entering* s': β is evaluated at the next state.
             if self.rng.random() < self.termination_prob(next_state, option):
                 option = self.choose_option(next_state)
                 switches += 1
-            state = next_state
+
+        ep = run_episode(env, act, observe, seed)
+        return OptionCriticEpisode(ep.steps, ep.total_reward, ep.terminated, ep.truncated, switches)

@@ -37,6 +37,7 @@ import torch
 
 from hrrl.agents.options import Option
 from hrrl.core.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from hrrl.core.learner import StateArrays
 from hrrl.core.seeding import init_module, make_rng
 
 
@@ -228,13 +229,17 @@ class DiaynConfig:
     """…and with this probability anywhere else, so every skill option ends."""
 
 
-class DiaynLearner:
+class DiaynLearner(StateArrays):
     """DIAYN on a known tabular model: soft-Q skill tables + a torch discriminator.
 
     Episodes start in a uniformly random state; each step samples s' from ``dynamics``. The skill
     reward ``log q(z | s') − log p(z)`` uses the discriminator as it stands at the start of the
     episode; after the episode the discriminator takes one Adam step on the visited (s', z).
     """
+
+    STATE = ("q", "discriminator")
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`; Adam's moments are
+    not kept, so training resumed from a checkpoint restarts them)."""
 
     def __init__(
         self,

@@ -33,6 +33,7 @@ import numpy as np
 
 from hrrl.core.learner import StateArrays
 from hrrl.core.options import Option, OptionSet, primitive_options
+from hrrl.core.rollout import Episode, Step, run_episode
 from hrrl.core.tabular import epsilon_greedy, q_learning_target, td_update
 from hrrl.solvers.markov_chain import (
     expected_primitive_steps,
@@ -115,7 +116,9 @@ def intra_option_q_update(
     """
     updated = options.consistent[state][action]
     targets = [
-        reward if terminated else reward + gamma * continuation_value(q, next_state, o, options)
+        reward
+        if terminated
+        else reward + gamma * continuation_value(q, next_state, int(o), options)
         for o in updated
     ]
     for o, target in zip(updated, targets, strict=True):
@@ -141,19 +144,11 @@ class OptionQConfig:
 
 
 @dataclass(frozen=True)
-class EpisodeResult:
+class EpisodeResult(Episode):
     """What one training episode did."""
 
-    steps: int
-    """Primitive steps taken."""
     decisions: int
     """Options chosen by the policy over options."""
-    total_reward: float
-    """Undiscounted sum of rewards."""
-    terminated: bool
-    """The environment reached a terminal state."""
-    truncated: bool
-    """The environment's time limit cut the episode."""
 
 
 class OptionQLearner(StateArrays):
@@ -178,50 +173,42 @@ class OptionQLearner(StateArrays):
     def run_episode(self, env: Any, seed: int | None = None, learn: bool = True) -> EpisodeResult:
         """One episode of ``env`` (a gymnasium env with discrete states), learning as it goes."""
         cfg, opts = self.config, self.options
-        state, _ = env.reset(seed=seed)
-        state = int(state)
-        steps = decisions = 0
-        total = 0.0
-        option = -1
+        option, decisions = -1, 0
         start = duration = 0
         ret = 0.0
-        while True:
+
+        def act(obs: Any) -> int:
+            nonlocal option, decisions, start, duration, ret
+            state = int(obs)
             if option < 0:
                 option = self.select(state, cfg.epsilon)
                 start, duration, ret = state, 0, 0.0
                 decisions += 1
-            action = int(opts.policy[state, option])
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            next_state, reward = int(next_state), float(reward)
+            return int(opts.policy[state, option])
+
+        def observe(step: Step) -> None:
+            nonlocal option, duration, ret
+            state, next_state, reward = int(step.obs), int(step.next_obs), step.reward
             ret += cfg.gamma**duration * reward
             duration += 1
-            steps += 1
-            total += reward
             if learn and cfg.learning == "intra-option":
                 intra_option_q_update(
-                    self.q,
-                    state,
-                    action,
-                    reward,
-                    next_state,
-                    terminated,
-                    opts,
-                    cfg.gamma,
-                    cfg.alpha,
-                )
-            option_stops = terminated or self.rng.random() < opts.beta[next_state, option]
+                    self.q, state, step.action, reward, next_state, step.terminated, opts,
+                    cfg.gamma, cfg.alpha,
+                )  # fmt: skip
+            option_stops = step.terminated or self.rng.random() < opts.beta[next_state, option]
             if learn and cfg.learning == "smdp" and option_stops:
                 smdp_q_update(
-                    self.q, start, option, ret, duration, next_state, terminated, opts,
+                    self.q, start, option, ret, duration, next_state, step.terminated, opts,
                     cfg.gamma, cfg.alpha,
                 )  # fmt: skip
             # Truncation in the middle of an option: SMDP Q-learning has no complete sample for
             # it, so the partial option is dropped (it is *not* treated as a termination).
-            state = next_state
             if option_stops:
                 option = -1
-            if terminated or truncated:
-                return EpisodeResult(steps, decisions, total, bool(terminated), bool(truncated))
+
+        ep = run_episode(env, act, observe, seed)
+        return EpisodeResult(ep.steps, ep.total_reward, ep.terminated, ep.truncated, decisions)
 
     def greedy_selection(self, tol: float = 0.0) -> np.ndarray:
         """(S, O) probabilities of the greedy policy over options: uniform over its ties."""

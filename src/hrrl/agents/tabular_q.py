@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 from hrrl.core.learner import StateArrays
+from hrrl.core.rollout import Episode, Step, run_episode
 from hrrl.core.schedules import LinearSchedule
 from hrrl.core.tabular import epsilon_greedy, greedy_action, q_learning_target, td_update
 
@@ -33,16 +34,8 @@ class TabularQConfig:
     """Initial value of every table entry (0 is optimistic when rewards are negative)."""
 
 
-@dataclass(frozen=True)
-class EpisodeStats:
-    """What one episode returned."""
-
-    total_reward: float
-    """Undiscounted sum of extrinsic rewards."""
-    steps: int
-    """Primitive environment steps taken."""
-    terminated: bool
-    """True if the episode ended by termination (not truncation)."""
+EpisodeStats = Episode
+"""What one episode did (the shared :class:`hrrl.core.rollout.Episode`)."""
 
 
 def discrete_sizes(env: gym.Env) -> tuple[int, int]:
@@ -106,15 +99,15 @@ class TabularQLearner(StateArrays):
         seed: int | None = None,
     ) -> EpisodeStats:
         """Play one episode (learning from it when ``learn``); ``seed`` goes to ``env.reset``."""
-        state, _ = env.reset(seed=seed)
-        total, steps = 0.0, 0
-        while True:
-            action = self.act(int(state), epsilon, rng)
-            next_state, reward, terminated, truncated, _ = env.step(action)
-            if learn:
-                self.update(int(state), action, float(reward), int(next_state), bool(terminated))
-            total += float(reward)
-            steps += 1
-            state = next_state
-            if terminated or truncated:
-                return EpisodeStats(total, steps, bool(terminated))
+
+        def observe(step: Step) -> None:
+            self.update(
+                int(step.obs), step.action, step.reward, int(step.next_obs), step.terminated
+            )
+
+        return run_episode(
+            env,
+            lambda state: self.act(int(state), epsilon, rng),
+            observe if learn else None,
+            seed,
+        )

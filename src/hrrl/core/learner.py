@@ -8,7 +8,7 @@ config, the state of its own random generator) through :func:`hrrl.core.checkpoi
 :func:`load_learner` fills a freshly built learner of the same kind and config, in place. Nothing
 is unpickled, so a checkpoint from anywhere is safe to load.
 
-``tests/test_learner_contract.py`` holds every learner to it (as stable-baselines3 tests its
+``tests/agents/test_learner_contract.py`` holds every learner to it (as stable-baselines3 tests its
 algorithms): the same seed gives the same learned state and actions; save → load gives the same
 actions; the files are safetensors and JSON only.
 """

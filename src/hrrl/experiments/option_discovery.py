@@ -29,15 +29,11 @@ from hrrl.core.report import load_note, markdown_table, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
 from hrrl.envs.four_rooms import HALLWAYS, MOVES, FourRoomsEnv
+from hrrl.experiments._four_rooms_report import GAMMA, NEAR_OPTIMAL, ROUGH
 from hrrl.experiments._learning_speed import cell, censored_summary, pick, speedup
 from hrrl.experiments.base import Experiment, ExperimentContext
-
-# Merge note: on the `house` branch these move to hrrl.tasks.four_rooms / the shared kit.
-from hrrl.experiments.four_rooms_options import (
-    GAMMA,
+from hrrl.tasks.four_rooms import (
     GOALS,
-    NEAR_OPTIMAL,
-    ROUGH,
     greedy_expected_steps,
     hallway_options,
     optimal_expected_steps,

@@ -23,16 +23,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from scipy import stats
 
 from hrrl.core.atomic import atomic_write_text
 from hrrl.core.lock import run_lock
 from hrrl.core.parallel import Job, run_jobs
-from hrrl.core.report import machine_line, markdown_table, write_report
+from hrrl.core.report import machine_line, write_report
 from hrrl.experiments import reproduce_plots as plots
 from hrrl.experiments import reproduce_report as rr
+from hrrl.experiments import reproduce_tables as rt
 from hrrl.experiments.reproduce_methods import (
     ABLATION_NAMES,
     BASELINE_NAMES,
@@ -216,9 +214,9 @@ def write_outputs(
     tables = {
         "5.1": rr.table_5_1(records, focus),
         "5.1 (all methods)": rr.table_5_1_methods(records, main),
-        "5.2": rr.table_5_2(records, main),
-        "5.3": rr.table_5_3(records, ablations),
-        "by target size": rr.table_by_category(records, plan.methods),
+        "5.2": rt.table_5_2(records, main),
+        "5.3": rt.table_5_3(records, ablations),
+        "by target size": rt.table_by_category(records, plan.methods),
     }
     figures = {
         "learning_curves.png": plots.plot_learning_curves(
@@ -227,84 +225,14 @@ def write_outputs(
         "by_target_size.png": plots.plot_by_target(records, main, out / "by_target_size.png"),
         "solution_path.png": plots.plot_solution_path(records, focus, out / "solution_path.png"),
     }
-    sections = report_sections(plan, records, tables, focus, main, ablations, figures)
+    sections = rt.report_sections(
+        plan.seeds, protocol_section(plan), records, tables, focus, main, ablations, figures
+    )
     if run_line:
         sections.append("## Run time\n\n" + run_line)
     path = write_report(out / "REPORT.md", "Reproducing the HRRL paper", plan.command, sections)
-    print_tables(tables)
+    rt.print_tables(tables)
     return path
-
-
-def _notes(lines: Sequence[str]) -> str:
-    return "\n".join(f"- {line}" for line in lines) if lines else "- No automatic remarks."
-
-
-def report_sections(
-    plan: ReproducePlan,
-    records: Sequence[rr.Record],
-    tables: dict[str, tuple[list[str], list[list[Any]]]],
-    focus: str,
-    main: Sequence[str],
-    ablations: Sequence[str],
-    figures: dict[str, Path],
-) -> list[str]:
-    sections = [
-        "## Headline (held-out suite, targets 10²–10⁵)\n\n"
-        + _notes(rr.headline(records, [*main, *(a for a in ablations if a not in main)])),
-        protocol_section(plan),
-    ]
-    sections.append(
-        "## §5.1 The paper's three test problems\n\n"
-        + markdown_table(*tables["5.1"])
-        + "\n\nSteps and efficiency: mean ± 95 % CI over the seeds that solved the problem.\n\n"
-        + markdown_table(*tables["5.1 (all methods)"])
-        + "\n\n**Notes (automatic)**\n\n"
-        + _notes(rr.notes_5_1(records, focus))
-    )
-    sections.append(
-        "## §5.2 Comparison with baselines\n\n"
-        + markdown_table(*tables["5.2"])
-        + "\n\nSuccess = solved / feasible problems; efficiency = optimal / steps over solved "
-        "problems; average steps over solved problems only (methods solve different subsets). "
-        "Training time is wall time on this machine, shared with other jobs. The paper's column "
-        f"quotes our copy of it ({rr.PAPER_SOURCE}, lines 258–266).\n\n**Notes (automatic)**\n\n"
-        + _notes(rr.notes_5_2(records, main))
-    )
-    if ablations:
-        sections.append(
-            "## §5.3 Ablations\n\n"
-            + markdown_table(*tables["5.3"])
-            + "\n\nEach ablation switches one HRRL config field off (same seeds, same budget). "
-            "Δ is the per-seed difference to full HRRL. The paper's column quotes our copy of it "
-            f"({rr.PAPER_SOURCE}, lines 270–278).\n\n**Notes (automatic)**\n\n"
-            + _notes(rr.notes_5_3(records, ablations))
-        )
-    sections.append("## §5.4 The paper's example path\n\n" + rr.paper_example_check())
-    sections.append(
-        "## Success / optimality by target size\n\n"
-        + markdown_table(*tables["by target size"])
-        + "\n\nEach cell: success rate / optimality, mean ± 95 % CI over seeds."
-    )
-    sections.append("## Figures\n\n" + "\n".join(f"![{name}]({name})" for name in figures))
-    sections.append(
-        "## Reading the numbers\n\n"
-        f"- ± is the 95 % Student-t half-width over seeds; with {plan.seeds} seeds its t quantile "
-        f"is {stats.t.ppf(0.975, max(plan.seeds - 1, 1)):.2f}, so intervals are wide and may "
-        "leave [0, 100 %]. A single run prints without ±.\n"
-        "- The baselines see the absolute state (position, target, which moves land on a "
-        "forbidden state); tabular learners keep one shared untrained row for every state "
-        "outside the training range, the DQNs get coordinates scaled by the largest training "
-        "target. Nothing else is tuned per method.\n"
-        "- The options baseline's fixed options (`dash-k`, `approach`) follow the greedy rule, "
-        "so beyond the training range, where its table row is untrained and options are picked "
-        "at random, its successes come from those fixed options rather than from learning."
-    )
-    sections.append(
-        "## Raw results\n\n`runs.jsonl`: one line per (method, seed) with training time, "
-        "training env steps and learning curve. `rows.jsonl`: one SPEC result row per (method, "
-        "seed, problem); paths are kept for the paper's problems only."
-    )
-    return sections
 
 
 def protocol_section(plan: ReproducePlan) -> str:
@@ -346,17 +274,3 @@ def hrrl_training_note(plan: ReproducePlan) -> str:
         f"{c.random_action_fraction:.0%} random action sets, reward `{c.reward}`; the baselines "
         "train on the paper's distribution only. Training env steps are reported per method."
     )
-
-
-def print_tables(tables: dict[str, tuple[list[str], list[list[Any]]]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=None if Console().is_terminal else 160)
-    for title, (headers, rows) in tables.items():
-        table = Table(title=f"§{title}" if title[0].isdigit() else title)
-        for header in headers:
-            table.add_column(str(header))
-        for row in rows:
-            table.add_row(*(str(c) for c in row))
-        console.print(table)

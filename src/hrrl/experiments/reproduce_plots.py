@@ -13,11 +13,11 @@ from hrrl.experiments.reproduce_methods import METHOD_BY_NAME
 from hrrl.experiments.reproduce_report import (
     Record,
     by_method,
-    categories_of,
     efficiency,
     metric_over_seeds,
     success_rate,
 )
+from hrrl.experiments.reproduce_tables import categories_of
 from hrrl.suites.builtin import PAPER_PROBLEMS
 
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*")

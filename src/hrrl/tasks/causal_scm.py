@@ -22,6 +22,7 @@ for the piecewise-polynomial max here with ``G = 40``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -133,4 +134,74 @@ def sample_scm(
     return NestedSCM(theta1=theta1, theta2=theta2, sigma1=sigma1, sigma2=sigma2)
 
 
-__all__ = ["NestedSCM", "gauss_hermite", "poly_features", "sample_scm"]
+__all__ = [
+    "REWARD_RANGE",
+    "NestedSCM",
+    "gauss_hermite",
+    "gibbs_policy_value",
+    "joint_commit_gap",
+    "poly_features",
+    "pseudo_regret",
+    "sample_scm",
+    "scaled",
+    "scaled_mean",
+    "uniform_policy_value",
+]
+
+
+# --- oracles of policies on a known SCM -----------------------------------------------------------
+
+REWARD_RANGE = (-10.0, 10.0)
+"""Rewards are mapped to ``[0, 1]`` by ``clip((y + 10) / 20)`` for the PAC-Bayes certificate."""
+
+
+def pseudo_regret(scm: NestedSCM, agent: Any, u: float, a1: int) -> float:
+    """Regret of meta arm ``a1`` then ``agent.inner_actions`` at ``u`` against the optimum."""
+    return float(scm.optimal_value(np.asarray(u))) - scm.response_value(u, a1, agent.inner_actions)
+
+
+def scaled(y: np.ndarray) -> np.ndarray:
+    lo, hi = REWARD_RANGE
+    return np.clip((y - lo) / (hi - lo), 0.0, 1.0)
+
+
+def scaled_mean(values: np.ndarray) -> np.ndarray:
+    """Value in the certificate's units (``E[ỹ] ≈ (E[y] − lo) / (hi − lo)``; clipping is rare)."""
+    lo, hi = REWARD_RANGE
+    return (values - lo) / (hi - lo)
+
+
+def uniform_policy_value(scm: NestedSCM, u_val: np.ndarray) -> float:
+    """Mean scaled value over ``u_val`` of the uniform legacy policy (both levels uniform)."""
+    nodes, w = scm.context_nodes(u_val)  # (U, K1, G)
+    per_pair = np.einsum("ukgj,g->ukj", scm.reward_mean(nodes), w)
+    return float(np.mean(scaled_mean(per_pair.mean(axis=(1, 2)))))
+
+
+def gibbs_policy_value(
+    scm: NestedSCM, agent: Any, u_val: np.ndarray, rng: np.random.Generator
+) -> float:
+    """Exact (quadrature) value of the Gibbs policy at ``u_val``, averaged over 64 draws.
+
+    ``agent``: an NCTS learner (posteriors ``meta``/``inner`` with ``sample``, and
+    ``meta_policy``/``inner_policy`` for given parameters)."""
+    t1 = agent.meta.sample(rng, 64)
+    t2 = agent.inner.sample(rng, 64)
+    nodes, w = scm.context_nodes(u_val)  # (U, K1, G)
+    rows = np.arange(u_val.size)
+    values = []
+    for m in range(t1.shape[0]):
+        a1 = agent.meta_policy(t1[m], t2[m], u_val)
+        c = nodes[rows, a1]  # (U, G)
+        a2 = agent.inner_policy(t2[m], c)
+        rewards = np.take_along_axis(scm.reward_mean(c), a2[..., None], axis=-1)[..., 0]
+        values.append(float((rewards @ w).mean()))
+    return float(np.mean(scaled_mean(np.asarray(values))))
+
+
+def joint_commit_gap(scm: NestedSCM, u: np.ndarray) -> float:
+    """Mean per-episode regret of committing to ``(a1, a2)`` before ``c`` with the *true* model:
+    the price of the joint commit that no amount of learning removes."""
+    nodes, w = scm.context_nodes(u)
+    joint = np.einsum("ukgj,g->ukj", scm.reward_mean(nodes), w).max(axis=(1, 2))
+    return float(np.mean(scm.optimal_value(u) - joint))

@@ -5,6 +5,7 @@ every options learner is judged by (expected primitive steps of the optimal poli
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 import numpy as np
 
@@ -19,6 +20,31 @@ from hrrl.solvers.value_iteration import value_iteration
 
 GOALS: dict[str, Cell] = {"G1": EAST_HALLWAY, "G2": (9, 10)}
 """G1 is the east hallway; G2 a cell inside the lower-right room (our choice of cell)."""
+
+
+class PolicyOverOptions(Protocol):
+    """A learner's greedy policy over options (e.g. ``OptionQLearner``)."""
+
+    options: OptionSet
+
+    def greedy_selection(self, tol: float = 0.0) -> np.ndarray: ...
+
+
+def option_set(env: FourRoomsEnv, hallways: bool) -> OptionSet:
+    """The 4 primitives, after the 8 hallway options when ``hallways``."""
+    prims = primitive_options(env.n_states, len(MOVES))
+    return OptionSet((hallway_options(env) if hallways else []) + prims, len(MOVES))
+
+
+def greedy_expected_steps(
+    learner: PolicyOverOptions, env: FourRoomsEnv, dynamics: np.ndarray
+) -> float:
+    """Exact expected steps to the goal of ``learner``'s greedy policy over options, averaged
+    over the non-goal start states (absorption times of the (state, option) chain)."""
+    goal = np.zeros(env.n_states, dtype=bool)
+    goal[env.goal_state] = True
+    steps = expected_primitive_steps(dynamics, goal, learner.options, learner.greedy_selection())
+    return mean_expected_steps(steps, ~goal)
 
 
 def hallway_options(env: FourRoomsEnv) -> list[Option]:

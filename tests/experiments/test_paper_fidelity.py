@@ -8,7 +8,7 @@ import pytest
 
 from hrrl.experiments import reproduce_report as rr
 
-SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seeds" / "000_e576dbdaa08fea51.txt"
+SEED = Path(__file__).resolve().parents[2] / ".." / "shared" / "seeds" / "000_e576dbdaa08fea51.txt"
 
 
 def test_example_path_of_section_5_4_is_checked_and_invalid() -> None:

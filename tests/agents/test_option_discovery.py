@@ -17,8 +17,8 @@ from hrrl.agents.option_discovery import (
 from hrrl.agents.options import OptionQConfig, OptionQLearner, OptionSet, primitive_options
 from hrrl.core.seeding import make_rng
 from hrrl.envs.four_rooms import HALLWAYS, MOVES, FourRoomsEnv
-from hrrl.experiments.four_rooms_options import hallway_options
 from hrrl.experiments.option_discovery import run_trial
+from hrrl.tasks.four_rooms import hallway_options
 from hrrl.tasks.four_rooms_discovery import coordinate_features
 
 ENV = FourRoomsEnv()

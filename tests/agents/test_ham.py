@@ -15,8 +15,8 @@ from hrrl.agents.options import (
 from hrrl.core.machines import HAM, Act, Call, Choose, Machine, Stop
 from hrrl.core.seeding import make_rng
 from hrrl.envs.four_rooms import HALLWAYS, FourRoomsEnv
-from hrrl.experiments.four_rooms_options import optimal_expected_steps
 from hrrl.experiments.ham_four_rooms import run_trial
+from hrrl.tasks.four_rooms import optimal_expected_steps
 from hrrl.tasks.four_rooms_ham import door_ham, flat_ham
 
 GOAL = (9, 10)

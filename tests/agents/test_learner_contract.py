@@ -4,7 +4,7 @@ freshly built learner gives the same actions; the saved files are safetensors an
 
 Each case builds a learner from a seed, trains it briefly on its canonical task and acts with it
 (deterministically given the learner and a fixed generator). The HRRL agent has its own save/load
-and determinism tests (tests/test_hrrl_training.py).
+and determinism tests (tests/agents/hrrl/test_hrrl_training.py).
 """
 
 from __future__ import annotations
@@ -23,14 +23,24 @@ import torch
 
 from hrrl.agents.a2c import A2CAgent, A2CConfig, PPOAgent, PPOAgentConfig
 from hrrl.agents.actor_critic import ActorCritic, ActorCriticConfig, Sarsa, SarsaConfig
+from hrrl.agents.bandit_baselines import (
+    BanditLearner,
+    BanditPolicy,
+    FiniteHorizonGittinsPolicy,
+    ThompsonPolicy,
+    UCB1Policy,
+)
 from hrrl.agents.cfhrl import CFHRLAgent, CFHRLConfig
 from hrrl.agents.fun import FuNAgent, FuNConfig
+from hrrl.agents.ham import HamQConfig, HamQLearner
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.her import HERDQNAgent, HERDQNConfig
 from hrrl.agents.hiql import GCIQLAgent, HIQLAgent, OfflineGCConfig
 from hrrl.agents.hiro import HIROAgent, HIROConfig
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner
+from hrrl.agents.ncts import JointRegressionTS, JointTSConfig, NCTSAgent, NCTSConfig
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
+from hrrl.agents.option_discovery import DiaynConfig, DiaynLearner
 from hrrl.agents.options import OptionQConfig, OptionQLearner
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
 from hrrl.agents.td3 import TD3Config, TD3Learner
@@ -40,12 +50,15 @@ from hrrl.core.offline_gcrl import GoalSampler, train_offline
 from hrrl.core.options import OptionSet, primitive_options
 from hrrl.core.recurrent import train_on_policy
 from hrrl.core.seeding import make_rng
+from hrrl.envs.bandits import BatchedBernoulliBandit
 from hrrl.envs.bitflip import BitFlipEnv
 from hrrl.envs.chain import StochasticChainEnv
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
 from hrrl.envs.minigrid_compact import OBS_SIZE, make_minigrid_vector
 from hrrl.envs.point_maze import PointMazeEnv
+from hrrl.tasks.causal_scm import sample_scm
 from hrrl.tasks.four_rooms import hallway_options
+from hrrl.tasks.four_rooms_ham import door_ham
 from hrrl.tasks.offline_maze import NavigateParams, generate_navigate
 from hrrl.tasks.taxi import TAXI_ID, taxi_decode, taxi_graph
 
@@ -118,6 +131,66 @@ def _maxq(seed: int) -> MaxQLearner:
 def _train_maxq(learner: MaxQLearner, seed: int) -> None:
     env, rng = gym.make(TAXI_ID), make_rng(seed)
     _episodes(3, lambda e, s: learner.run_episode(env, rng, 0.5, seed=s), seed)
+
+
+def _ham_q(seed: int) -> HamQLearner:
+    return HamQLearner(door_ham(_four_rooms()), HamQConfig(), make_rng(seed))
+
+
+def _ham_actions(learner: HamQLearner) -> list[Any]:
+    points = range(len(learner.ham.choice_points))
+    return [learner.select(s, p, 0.2) for s in range(0, 104, 7) for p in points
+            if learner.ham.available(p, s).any()]  # fmt: skip
+
+
+# ---- bandits and causal bandits -----------------------------------------------------------
+def _bandit(policy: Callable[[], BanditPolicy]) -> Callable[[int], BanditLearner]:
+    return lambda seed: BanditLearner(policy(), k=3, n_pulls=10, batch=4, rng=make_rng(seed))
+
+
+def _train_bandit(learner: BanditLearner, seed: int) -> None:
+    env = BatchedBernoulliBandit(3, 10)
+    env.reset(make_rng(seed), batch_size=4)
+    for _ in range(6):
+        actions = learner.act()
+        learner.update(actions, env.pull(actions))
+
+
+def _causal(agent: Any) -> Callable[[int], Any]:
+    """The config (and its seed) is part of the checkpoint, so the seed goes to the generator."""
+
+    def build(seed: int) -> Any:
+        learner = agent()
+        learner.rng = make_rng(seed)
+        return learner
+
+    return build
+
+
+def _train_causal(learner: Any, seed: int) -> None:
+    rng = make_rng(seed)
+    scm = sample_scm(rng, sigma1=1.0, sigma2=0.5)
+    for u in scm.sample_u(10, rng):
+        a1 = learner.begin_episode(float(u))
+        c = scm.sample_context(float(u), a1, rng)
+        a2 = learner.act_inner(c)
+        learner.update(float(u), a1, c, a2, scm.sample_reward(c, a2, rng))
+
+
+def _causal_actions(learner: Any) -> list[Any]:
+    a1 = [learner.begin_episode(u) for u in (-1.0, 0.0, 1.5)]
+    return a1 + learner.inner_actions(np.linspace(-2, 2, 9)).tolist()
+
+
+DIAYN = DiaynConfig(n_skills=3, episodes=4, episode_length=10, hidden=8)
+
+
+def _diayn(seed: int) -> DiaynLearner:
+    return DiaynLearner(_four_rooms().dynamics(), DIAYN, seed)
+
+
+def _diayn_actions(learner: DiaynLearner) -> list[Any]:
+    return [learner.skill_probs().round(6).tolist(), learner.q.argmax(axis=2).tolist()]
 
 
 # ---- neural learners ----------------------------------------------------------------------
@@ -279,6 +352,19 @@ CASES: dict[str, Case] = {
         _train_minigrid,
         _minigrid_actions,
     ),
+    "ham-q": Case(_ham_q, _train_four_rooms, _ham_actions),
+    "bandit-thompson": Case(_bandit(ThompsonPolicy), _train_bandit, lambda b: b.act().tolist()),
+    "bandit-ucb1": Case(_bandit(UCB1Policy), _train_bandit, lambda b: b.act().tolist()),
+    "bandit-gittins": Case(
+        _bandit(lambda: FiniteHorizonGittinsPolicy(10)), _train_bandit, lambda b: b.act().tolist()
+    ),
+    "ncts": Case(
+        _causal(lambda: NCTSAgent(NCTSConfig(meta_noise=1.0))), _train_causal, _causal_actions
+    ),
+    "joint-ts": Case(
+        _causal(lambda: JointRegressionTS(JointTSConfig())), _train_causal, _causal_actions
+    ),
+    "diayn": Case(_diayn, lambda d, seed: d.train(), _diayn_actions),
 }
 
 

@@ -13,7 +13,8 @@ from scipy import stats
 from hrrl.experiments import reproduce as rep
 from hrrl.experiments.reproduce import ReproducePlan, plan_for, run_plan
 from hrrl.experiments.reproduce_methods import METHOD_BY_NAME, Budget
-from hrrl.experiments.reproduce_report import check_claim, ci_text, path_of_length_exists
+from hrrl.experiments.reproduce_report import ci_text
+from hrrl.solvers.claims import check_claim, path_of_length_exists
 from hrrl.suites.builtin import PAPER_PROBLEMS
 
 TIMING_KEYS = ("elapsed_s", "training_time_s", "evaluation_time_s")

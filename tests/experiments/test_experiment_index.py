@@ -48,7 +48,7 @@ def test_index_of_a_directory_without_results_is_a_one_line_error(tmp_path: Path
 def test_the_readme_lists_every_registered_experiment_with_its_report() -> None:
     from hrrl.experiments import list_experiments
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for name in list_experiments():
         assert f"`hrrl experiment {name}`" in readme
         assert f"docs/experiments/{name}/REPORT.md" in readme
