@@ -337,7 +337,7 @@ def test_6_train_into_an_existing_run_refuses_unless_forced(
 ) -> None:
     run = tmp_path / "run"
     run.mkdir()
-    for name in ("state.json", "model.safetensors", "config.json", "metrics.jsonl"):
+    for name in ("state.json", "model.safetensors", "metrics.jsonl"):
         (run / name).write_bytes((reference_run / name).read_bytes())
     before = {p.name: p.read_bytes() for p in run.iterdir()}
     proc = cli("train", "--config", str(tiny_config), "--out", str(run))

@@ -47,7 +47,9 @@ def tiny_run(tmp_path_factory) -> Path:
 def test_run_dir_holds_config_state_checkpoint_time_and_curve(tiny_run: Path) -> None:
     state = json.loads((tiny_run / "state.json").read_text())
     assert state["agent"] == "hrrl" and state["finished"]
-    assert json.loads((tiny_run / "config.json").read_text())["episodes"] == 240
+    assert state["config"]["episodes"] == 240 and state["seed"] == 3
+    # the config is stored once: in the checkpoint, not beside it
+    assert not (tiny_run / "config.json").exists() and not (tiny_run / "run.json").exists()
     assert json.loads((tiny_run / "training.json").read_text())["training_time_s"] > 0
     curve = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
     assert len(curve) == 2 and "train/success_rate" in curve[-1]

@@ -311,6 +311,8 @@ class _Trainer:
             "buffer": self.buffer.state_dict(),
         }
         save_checkpoint(self.out, tensors, state)
+        # the checkpoint now carries the config and seed: the placeholder has done its job
+        (self.out / PENDING_RUN).unlink(missing_ok=True)
 
     def restore(self) -> dict[str, Any]:
         groups, state = load_checkpoint(self.out, repair=True)
@@ -341,12 +343,17 @@ def _pad(feats: np.ndarray) -> np.ndarray:
     return out
 
 
+PENDING_RUN = "run.json"
+"""The config and seed of a run that has no checkpoint yet, so that ``--resume`` knows them; removed
+when the first checkpoint (``state.json``, which carries both) is written, so a run dir holds its
+config exactly once."""
+
 RUN_FILES = (
     "state.json",
     "model.safetensors",
     "model.next.safetensors",
-    "config.json",
-    "run.json",
+    "config.json",  # written by older versions; removed by a fresh run like the rest
+    PENDING_RUN,
     "training.json",
     "metrics.jsonl",
 )
@@ -375,7 +382,7 @@ def train(
 def stored_run(out: Path) -> tuple[HRRLConfig, int] | None:
     """The config and seed a run dir was started with (``None`` when it holds no run)."""
     out = Path(out)
-    for name in ("state.json", "run.json"):
+    for name in ("state.json", PENDING_RUN):
         path = out / name
         if not path.is_file():
             continue
@@ -412,8 +419,10 @@ def _train_locked(
             raise CorruptCheckpoint(f"corrupt checkpoint in {out}: {exc}".splitlines()[0]) from None
         if state.get("finished"):
             return out
-    atomic_write_json(out / "config.json", config.to_json())
-    atomic_write_json(out / "run.json", {"agent": "hrrl", "seed": seed, "config": config.to_json()})
+    if not (out / "state.json").is_file():
+        atomic_write_json(
+            out / PENDING_RUN, {"agent": "hrrl", "seed": seed, "config": config.to_json()}
+        )
     # a resumed run forgets what was logged after its checkpoint, so no step is logged twice
     logger = Logger.for_run(out, resume_step=trainer.episodes if resume else None)
     validation = _validation_set(seed)

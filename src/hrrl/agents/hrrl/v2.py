@@ -1,7 +1,8 @@
 """HRRL v2 runs: train the manager's cost-to-go network, save it (safetensors + JSON), load it.
 
 A v2 run directory holds ``model.safetensors`` (the value network), ``state.json`` (config, seed,
-timings, ``"loader"`` naming :func:`load_policy`), ``config.json`` and ``training.json``.
+timings, ``"loader"`` naming :func:`load_policy`; the run's only copy of its config) and
+``training.json``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ def train_v2(config: HRRLConfig, out: Path, *, seed: int = 0) -> Path:
     """Train the cost-to-go network (deterministic in ``seed``) and write the run dir."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "config.json", config.to_json())
     log: list[dict[str, float]] = []
     net, timing = V.train_value(value_config(config), seed, log=log)
     state = {
