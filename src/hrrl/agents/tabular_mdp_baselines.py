@@ -23,7 +23,7 @@ The learners know nothing about where the MDPs come from except the conjugate pr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -234,7 +234,7 @@ class TabularTrialEnv(Protocol):
     @property
     def trial_length(self) -> int: ...
 
-    def reset(self, rng: np.random.Generator, tasks: object) -> np.ndarray: ...
+    def reset(self, rng: np.random.Generator, tasks: Any) -> np.ndarray: ...
 
     def transition(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
@@ -242,7 +242,7 @@ class TabularTrialEnv(Protocol):
 def play_mdp_trials(
     policy: MDPPolicy,
     env: TabularTrialEnv,
-    tasks: object,
+    tasks: Any,
     env_rng: np.random.Generator,
     rng: np.random.Generator,
 ) -> np.ndarray:
