@@ -27,8 +27,8 @@ from hrrl.agents.her import HERDQNAgent, HERDQNConfig
 from hrrl.agents.hiro import HIROAgent, HIROConfig
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
-from hrrl.agents.rl2 import RL2Config, RL2Learner
 from hrrl.agents.options import OptionQConfig, OptionQLearner
+from hrrl.agents.rl2 import RL2Config, RL2Learner
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
 from hrrl.agents.td3 import TD3Config, TD3Learner
 from hrrl.core.checkpoint import STATE, TENSORS
@@ -36,11 +36,11 @@ from hrrl.core.learner import Learner, load_learner, save_learner
 from hrrl.core.options import OptionSet, primitive_options
 from hrrl.core.seeding import make_rng, torch_generator
 from hrrl.envs.bandits import BatchedBernoulliBandit, sample_tasks
-from hrrl.envs.random_mdps import BatchedRandomMDP, sample_mdps
 from hrrl.envs.bitflip import BitFlipEnv
 from hrrl.envs.chain import StochasticChainEnv
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
 from hrrl.envs.point_maze import PointMazeEnv
+from hrrl.envs.random_mdps import BatchedRandomMDP, sample_mdps
 from hrrl.tasks.four_rooms import hallway_options
 from hrrl.tasks.taxi import TAXI_ID, taxi_decode, taxi_graph
 

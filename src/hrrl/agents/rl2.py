@@ -31,7 +31,14 @@ import torch
 from torch import nn
 
 from hrrl.core import ppo
-from hrrl.core.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from hrrl.core.checkpoint import (
+    load_checkpoint,
+    load_optimizer_tensors,
+    optimizer_tensors,
+    restore_rng,
+    rng_state,
+    save_checkpoint,
+)
 from hrrl.core.learner import StateArrays
 from hrrl.core.schedules import LinearSchedule
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
@@ -303,14 +310,9 @@ class RL2Learner(StateArrays):
 
     def save_progress(self, folder: Path) -> Path:
         """Everything a resumed run needs, as safetensors + JSON (no pickle)."""
-        adam = {
-            f"{idx}.{key}": value
-            for idx, slots in self.optimizer.state_dict()["state"].items()
-            for key, value in slots.items()
-        }
         tensors = {
             "policy": dict(self.policy.state_dict()),
-            "adam": adam,
+            "adam": optimizer_tensors(self.optimizer),
             "generator": {"state": self.generator.get_state()},
         }
         state = {
@@ -331,12 +333,7 @@ class RL2Learner(StateArrays):
         if state.get("config") != vars(self.config):
             raise ValueError(f"{folder} holds a run with another config")
         self.policy.load_state_dict(groups["policy"])
-        slots: dict[int, dict[str, torch.Tensor]] = {}
-        for name, tensor in groups.get("adam", {}).items():
-            idx, _, key = name.partition(".")
-            slots.setdefault(int(idx), {})[key] = tensor
-        saved = self.optimizer.state_dict()
-        self.optimizer.load_state_dict({"state": slots, "param_groups": saved["param_groups"]})
+        load_optimizer_tensors(self.optimizer, groups.get("adam", {}))
         self.generator.set_state(groups["generator"]["state"])
         self.env_rng = restore_rng(state["env_rng"])
         self.shuffle_rng = restore_rng(state["shuffle_rng"])
