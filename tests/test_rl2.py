@@ -135,8 +135,11 @@ def test_resumed_training_ends_exactly_as_an_uninterrupted_run(tmp_path: Path) -
     for a, b in zip(resumed.policy.parameters(), straight.policy.parameters(), strict=True):
         assert torch.equal(a, b)
     other = RL2Learner(BatchedBernoulliBandit(2, 5), replace(config, lr=0.5), seed=1)
+    folder = next((tmp_path / "ckpt").iterdir())  # one subfolder per config digest
     with pytest.raises(ValueError, match="another config"):
-        other.resume(tmp_path / "ckpt")
+        other.resume(folder)
+    other.train(checkpoint=tmp_path / "ckpt", stop_after=1)  # another config starts afresh
+    assert other.updates_done == 1 and len(list((tmp_path / "ckpt").iterdir())) == 1
 
 
 def test_mdp_trials_keep_the_hidden_state_across_episodes() -> None:

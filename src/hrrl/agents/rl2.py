@@ -21,6 +21,8 @@ stopped and ends exactly as an uninterrupted one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,8 +285,12 @@ class RL2Learner(StateArrays):
     ) -> list[float]:
         """Run the remaining of ``config.updates`` updates (resuming from ``checkpoint`` when it
         holds a save of this run), saving progress there every ``checkpoint_every`` updates;
-        ``stop_after`` ends early once that many updates are done (to split a long run)."""
+        ``stop_after`` ends early once that many updates are done (to split a long run). The
+        save goes to a subfolder named by a digest of the config, so a changed config starts
+        afresh instead of resuming someone else's run."""
         if checkpoint is not None:
+            digest = hashlib.sha256(json.dumps(vars(self.config)).encode()).hexdigest()[:12]
+            checkpoint = Path(checkpoint) / digest
             self.resume(checkpoint)
         end = self.config.updates if stop_after is None else min(stop_after, self.config.updates)
         while self.updates_done < end:
