@@ -213,3 +213,12 @@ def test_target_clipping_bounds_the_td_targets() -> None:
     _, td_clip = dqn_loss(net, net, batch, clipped)
     torch.testing.assert_close(td_plain, torch.tensor([1.0 - 4.0, 1.0 + 100.0]))
     torch.testing.assert_close(td_clip, torch.tensor([0.0 - 4.0, 0.0 + 100.0]))
+
+
+def test_faithful_preset_clips_targets_and_keeps_the_rest() -> None:
+    from hrrl.experiments.her_bitflip import CONFIG
+    from hrrl.experiments.her_bitflip_faithful import FAITHFUL
+
+    assert FAITHFUL.batch_size == 1024
+    assert FAITHFUL.dqn.target_clip == pytest.approx((-1 / (1 - CONFIG.dqn.gamma), 0.0))
+    assert replace(FAITHFUL, batch_size=CONFIG.batch_size, dqn=CONFIG.dqn) == CONFIG

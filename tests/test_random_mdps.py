@@ -5,6 +5,7 @@ iteration against brute force, the posterior updates, and that learning beats ra
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -186,3 +187,20 @@ def test_bad_tasks_are_refused() -> None:
         )
     with pytest.raises(ValueError):
         RandomMDPEnv(3, 2).set_task((np.ones((3, 2, 3)), np.zeros((3, 2))))
+
+
+def test_experiment_setting_runs_every_method_on_the_same_mdps(tmp_path: Path) -> None:
+    from hrrl.experiments.rl2_mdps import Protocol, run_setting
+
+    protocol = Protocol(episodes=(2,), updates=2, held_out=20, tuning=10)
+    result = run_setting(2, 0, protocol, 2, str(tmp_path / "ckpt"))
+    methods = result["methods"]
+    assert {"Random", "Greedy", "PSRL", "BEB (tuned β)", "UCRL2 (tuned scale)", "RL²"} <= set(
+        methods
+    )
+    assert set(result["tuned"]) == {"ε-greedy (tuned ε)", "BEB (tuned β)", "UCRL2 (tuned scale)"}
+    # Nobody beats the oracle that knows the MDP by more than reward noise (20 MDPs, 20 steps).
+    assert max(v for k, v in methods.items() if k != "Oracle (knows the MDP)") < (
+        methods["Oracle (knows the MDP)"] + 3.0
+    )
+    assert len(result["curve"]) == 2

@@ -163,3 +163,13 @@ def test_rl2_learns_on_small_random_mdps() -> None:
     learner = RL2Learner(env, config, seed=0)
     learner.train()
     assert np.mean(learner.curve[-5:]) > np.mean(learner.curve[:5])
+
+
+def test_unknown_protocol_is_one_clear_error(tmp_path: Path) -> None:
+    from hrrl.errors import InputError
+    from hrrl.experiments.base import ExperimentContext
+    from hrrl.experiments.rl2_bandits import run
+
+    ctx = ExperimentContext(tmp_path, True, 1, 1, "test", protocol="paper")
+    with pytest.raises(InputError, match="--protocol must be"):
+        run(ctx)

@@ -214,8 +214,9 @@ def standing_section(grouped: dict) -> str:
         "Most likely cause of the gap: the training budget and protocol. The paper trained a GRU "
         "of 128 units with TRPO, γ 0.99 and GAE λ 1.0 on ≈ 125M pulls per setting (issue #15); "
         "the default protocol here trains a 64-unit GRU with PPO, γ 0.95, λ 0.9 on 7.7M pulls "
-        "(n = 100); `--protocol faithful` uses the paper's architecture and discounting with the "
-        "budget stated in its notes.",
+        "(n = 100). `--protocol faithful` isolates the hyperparameters: the paper's GRU-128, γ "
+        "and λ at our 7.7M-pull budget (report in docs/experiments/rl2-bandits-faithful); "
+        "`--protocol faithful-4x` adds 4× the budget.",
     ]
     return "\n".join(lines)
 
