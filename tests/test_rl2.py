@@ -173,3 +173,23 @@ def test_unknown_protocol_is_one_clear_error(tmp_path: Path) -> None:
     ctx = ExperimentContext(tmp_path, True, 1, 1, "test", protocol="paper")
     with pytest.raises(InputError, match="--protocol must be"):
         run(ctx)
+
+
+def test_standing_section_says_where_rl2_is_below_greedy_and_the_paper() -> None:
+    from hrrl.experiments.rl2_bandits_report import standing_section
+
+    def run(rl2: float, greedy: float) -> dict:
+        return {"methods": {"RL² (sampled)": rl2, "Greedy": greedy}}
+
+    grouped = {
+        (100, 5): [run(73.0, 76.0), run(74.0, 76.5), run(73.5, 75.5)],
+        (100, 10): [run(83.0, 81.0), run(84.0, 80.0), run(83.5, 81.0)],
+    }
+    text = standing_section(grouped)
+    assert "n = 100, k = 5: RL² (sampled) 73.50 ± 1.24 is **below** plain Greedy" in text
+    assert "n = 100, k = 10: RL² (sampled) 83.50 ± 1.24 is **above** plain Greedy" in text
+    assert (
+        "k = 5: ours 73.50 ± 1.24 (3 seeds) vs paper 78.7: **not reproduced** (gap -5.20)" in text
+    )
+    assert "k = 10: ours 83.50 ± 1.24 (3 seeds) vs paper 83.5: reproduced" in text
+    assert "k = 50: not trained" in text

@@ -204,7 +204,11 @@ def standing_section(grouped: dict) -> str:
             continue
         paper = PAPER_N100["RL²"][k]
         verdict, gap = _verdict(ours, paper)
-        status = "reproduced" if verdict == "within the CI" else "**not reproduced**"
+        status = (
+            "reproduced (paper value inside our 95 % CI)"
+            if verdict == "within the CI"
+            else "**not reproduced**"
+        )
         lines.append(
             f"- k = {k}: ours {mean_ci(ours).format(2)} ({len(ours)} seeds) vs paper {paper:.1f}: "
             f"{status} (gap {gap:+.2f})."
