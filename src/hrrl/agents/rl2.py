@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,11 +262,14 @@ class RL2Learner(StateArrays):
         self.generator = torch_generator(torch_seed)
         self.updates_done = 0
         self.curve: list[float] = []
+        self.train_seconds = 0.0
+        """Wall time spent in :meth:`update`, summed over every resumed part of the run."""
         self._entropy = LinearSchedule(config.entropy_start, config.entropy_end)
 
     def update(self) -> float:
         """One PPO update on ``batch_trials`` fresh trials; returns their mean total reward."""
         config = self.config
+        started = time.perf_counter()
         rollout = play_rl2_trials(
             self.policy, self.env, None, self.env_rng, self.generator, config.batch_trials
         )
@@ -274,6 +278,7 @@ class RL2Learner(StateArrays):
         ppo_update(self.policy, self.optimizer, rollout, config, coef, self.shuffle_rng)
         self.updates_done += 1
         self.curve.append(mean_total)
+        self.train_seconds += time.perf_counter() - started
         return mean_total
 
     def train(
@@ -325,6 +330,7 @@ class RL2Learner(StateArrays):
             "config": vars(self.config),
             "updates_done": self.updates_done,
             "curve": self.curve,
+            "train_seconds": self.train_seconds,
             "env_rng": rng_state(self.env_rng),
             "shuffle_rng": rng_state(self.shuffle_rng),
         }
@@ -345,6 +351,7 @@ class RL2Learner(StateArrays):
         self.shuffle_rng = restore_rng(state["shuffle_rng"])
         self.updates_done = int(state["updates_done"])
         self.curve = [float(v) for v in state["curve"]]
+        self.train_seconds = float(state.get("train_seconds", 0.0))
         return True
 
 

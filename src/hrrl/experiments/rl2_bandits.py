@@ -189,10 +189,9 @@ def _run_rl2(
     config: RL2Config,
     checkpoint: str | None,
 ) -> dict[str, Any]:
-    started = time.perf_counter()
     learner = RL2Learner(BatchedBernoulliBandit(k, n_pulls), config, train_seed)
     learner.train(checkpoint=None if checkpoint is None else Path(checkpoint))
-    train_s = time.perf_counter() - started
+    train_s = learner.train_seconds  # summed over resumed parts
     evals = {}
     for mode, greedy in (("sampled", False), ("greedy", True)):
         totals = learner.evaluate(tasks, make_rng(table_seed), torch_generator(train_seed), greedy)
