@@ -264,6 +264,8 @@ class RL2Learner(StateArrays):
         self.curve: list[float] = []
         self.train_seconds = 0.0
         """Wall time spent in :meth:`update`, summed over every resumed part of the run."""
+        self.resumed_at = 0
+        """Updates already done in the checkpoint this run resumed from (0: a fresh start)."""
         self._entropy = LinearSchedule(config.entropy_start, config.entropy_end)
 
     def update(self) -> float:
@@ -352,6 +354,7 @@ class RL2Learner(StateArrays):
         self.updates_done = int(state["updates_done"])
         self.curve = [float(v) for v in state["curve"]]
         self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.resumed_at = self.updates_done
         return True
 
 

@@ -197,7 +197,13 @@ def _run_rl2(
         totals = learner.evaluate(tasks, make_rng(table_seed), torch_generator(train_seed), greedy)
         evals[mode] = float(totals.mean())
     curve = learner.curve
-    return {**evals, "curve": curve, "rl2_train_s": round(train_s, 1), "rl2_config": vars(config)}
+    return {
+        **evals,
+        "curve": curve,
+        "rl2_train_s": round(train_s, 1),
+        "rl2_resumed_at": learner.resumed_at,
+        "rl2_config": vars(config),
+    }
 
 
 def run(ctx: ExperimentContext) -> dict[str, Any]:

@@ -227,6 +227,9 @@ def standing_section(grouped: dict) -> str:
 
 def notes(protocol: Any, quick: bool, grouped: dict, grids: tuple[Any, Any]) -> str:
     train_s = [r["rl2_train_s"] for runs in grouped.values() for r in runs if "rl2_train_s" in r]
+    resumed = [
+        r["rl2_resumed_at"] for runs in grouped.values() for r in runs if r.get("rl2_resumed_at")
+    ]
     trained = ", ".join(f"(n={n}, k={k})" for n, k in protocol.rl2_settings)
     c = protocol.rl2
     ucb_grid, eps_grid = grids
@@ -243,6 +246,15 @@ def notes(protocol: Any, quick: bool, grouped: dict, grids: tuple[Any, Any]) -> 
             f"setting and seed. Training time per policy: {np.mean(train_s) if train_s else 0:.0f} "
             "s on average (1 CPU thread, on a machine shared with other jobs: see the load "
             "below).",
+            *(
+                [
+                    f"- {len(resumed)} of {len(train_s)} RL² policies were resumed from "
+                    f"checkpoints of an interrupted run (at updates {sorted(set(resumed))}); "
+                    "the training time above is summed over the parts."
+                ]
+                if resumed
+                else []
+            ),
             "- Every number is the mean total reward over one n-pull trial on each of 1,000 "
             "held-out bandits; ± is the 95 % Student-t interval over seeds (each seed draws its "
             "own held-out bandits, so it includes bandit-sampling noise). All methods of a seed "

@@ -134,6 +134,7 @@ def run_setting(
         learner = RL2Learner(env, config, train_seed)
         learner.train(checkpoint=None if checkpoint is None else Path(checkpoint))
         result["rl2_train_s"] = round(learner.train_seconds, 1)  # summed over resumed parts
+        result["rl2_resumed_at"] = learner.resumed_at
         totals = learner.evaluate(tasks, make_rng(table_seed), torch_generator(train_seed))
         methods[RL2_METHOD] = float(totals.mean())
         result["curve"] = learner.curve
@@ -224,6 +225,9 @@ def _curves(by_n: dict[int, list[dict]], path: Path) -> None:
 
 def _notes(protocol: Protocol, quick: bool, by_n: dict[int, list[dict]]) -> str:
     train_s = [r["rl2_train_s"] for runs in by_n.values() for r in runs if "rl2_train_s" in r]
+    resumed = [
+        r["rl2_resumed_at"] for runs in by_n.values() for r in runs if r.get("rl2_resumed_at")
+    ]
     c = RL2_CONFIG
     steps = {n: protocol.updates * protocol.batch_trials(n) * n * HORIZON for n in by_n}
     return "\n".join(
@@ -249,6 +253,15 @@ def _notes(protocol: Protocol, quick: bool, by_n: dict[int, list[dict]]) -> str:
             "held-out MDPs: the bandit default and GRU-128 at lr 3e-3 stayed at random play for "
             "100 updates; 4 PPO epochs × 4 minibatches at lr 3e-3 began to learn. PPO epochs "
             f"× minibatches here: {c.epochs} × {c.minibatches}.",
+            *(
+                [
+                    f"- {len(resumed)} of {len(train_s)} RL² policies were resumed from "
+                    f"checkpoints of an earlier run (at updates {sorted(set(resumed))}); time "
+                    "spent before a checkpoint that did not record it counts as 0 above."
+                ]
+                if resumed
+                else []
+            ),
             "- Baselines plan each episode by finite-horizon value iteration: Greedy on the "
             "posterior-mean MDP (the empirical MDP shrunk to the prior), PSRL on one posterior "
             "sample per episode, BEB with bonus β/(1 + n(s, a)), UCRL2 by extended value iteration "
