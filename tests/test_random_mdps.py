@@ -5,6 +5,7 @@ iteration against brute force, the posterior updates, and that learning beats ra
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,9 @@ from hrrl.envs.random_mdps import BatchedRandomMDP, MDPTasks, RandomMDPEnv, samp
 
 
 def test_gymnasium_env_is_clean_and_equals_the_batched_env() -> None:
-    check_env(RandomMDPEnv(4, 3, n_episodes=2, horizon=3), skip_render_check=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(RandomMDPEnv(4, 3, n_episodes=2, horizon=3), skip_render_check=True)
     tasks = sample_mdps(1, 4, 3, np.random.default_rng(0))
     env = RandomMDPEnv(4, 3, n_episodes=3, horizon=4)
     obs, _ = env.reset(seed=5, options={"task": (tasks.P[0], tasks.R[0])})

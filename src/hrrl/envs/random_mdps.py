@@ -32,6 +32,9 @@ REWARD_MEAN_PRIOR = (1.0, 1.0)
 """Mean and standard deviation of the normal prior of each ``μ[s, a]``."""
 REWARD_NOISE_STD = 1.0
 """Standard deviation of the per-step reward noise."""
+REWARD_OBS_BOUND = 10.0
+"""The previous reward is clipped to ``±REWARD_OBS_BOUND`` in the observation (a reward beyond
+±10 has probability below 1e-14 under the task distribution; the reward itself is not clipped)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def encode_observations(
     obs[rows, states] = 1.0
     acted = prev_actions >= 0
     obs[rows[acted], n_states + prev_actions[acted]] = 1.0
-    obs[:, n_states + n_actions] = prev_rewards
+    obs[:, n_states + n_actions] = np.clip(prev_rewards, -REWARD_OBS_BOUND, REWARD_OBS_BOUND)
     obs[:, n_states + n_actions + 1] = prev_done
     return obs
 
@@ -197,9 +200,9 @@ class RandomMDPEnv(gym.Env[np.ndarray, np.int64]):
 
     **Action space**: ``Discrete(A)``.
 
-    **Observation space**: ``Box(-inf, inf, shape=(S + A + 2,), float32)``: one-hot current state,
-    one-hot previous action (zeros at reset), previous reward, previous done flag (1.0 right after
-    an inner episode ended; the state is then the next episode's start state).
+    **Observation space**: ``Box(-10, 10, shape=(S + A + 2,), float32)``: one-hot current state,
+    one-hot previous action (zeros at reset), previous reward (clipped to ±10), previous done flag
+    (1.0 right after an inner episode ended; the state is then the next episode's start state).
 
     **Rewards**: ``μ[s, a] + ε``, ``ε ~ N(0, 1)``.
 
@@ -228,7 +231,10 @@ class RandomMDPEnv(gym.Env[np.ndarray, np.int64]):
         self.render_mode = render_mode
         self.action_space = spaces.Discrete(n_actions)
         self.observation_space = spaces.Box(
-            -np.inf, np.inf, shape=(observation_size(n_states, n_actions),), dtype=np.float32
+            -REWARD_OBS_BOUND,
+            REWARD_OBS_BOUND,
+            shape=(observation_size(n_states, n_actions),),
+            dtype=np.float32,
         )
         self._task: MDPTasks | None = None
         self._last = ""
