@@ -5,6 +5,11 @@ RL² policy for that setting, and play one ``n``-pull trial on each held-out ban
 every baseline, all on the same uniform tables (common random numbers). The baselines whose
 hyperparameter the paper tuned (ε-greedy's ε, UCB1's c) also appear tuned on 1,000 separate
 tuning bandits (never on the held-out ones).
+
+Protocols (``--protocol``): ``default`` (GRU-64, γ 0.95, GAE λ 0.9; every setting);
+``faithful`` (the original's GRU-128, γ 0.99, GAE λ 1.0 at the default budget, n = 100 only, the
+Table 1 comparison); ``faithful-4x`` (the same at 4× the budget). ``--quick`` shortens each.
+RL² training saves its whole state every 50 updates under ``OUT/_work/rl2`` and resumes from it.
 """
 
 from __future__ import annotations
