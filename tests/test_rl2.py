@@ -139,7 +139,9 @@ def test_resumed_training_ends_exactly_as_an_uninterrupted_run(tmp_path: Path) -
     with pytest.raises(ValueError, match="another config"):
         other.resume(folder)
     other.train(checkpoint=tmp_path / "ckpt", stop_after=1)  # another config starts afresh
-    assert other.updates_done == 1 and len(list((tmp_path / "ckpt").iterdir())) == 1
+    assert other.updates_done == 1 and len(list((tmp_path / "ckpt").iterdir())) == 2
+    again = RL2Learner(BatchedBernoulliBandit(2, 5), config, seed=1)
+    assert again.resume(folder) and again.updates_done == 4  # the first run's save is intact
 
 
 def test_mdp_trials_keep_the_hidden_state_across_episodes() -> None:
@@ -188,6 +190,9 @@ def test_standing_section_says_where_rl2_is_below_greedy_and_the_paper() -> None
     text = standing_section(grouped)
     assert "n = 100, k = 5: RL² (sampled) 73.50 ± 1.24 is **below** plain Greedy" in text
     assert "n = 100, k = 10: RL² (sampled) 83.50 ± 1.24 is **above** plain Greedy" in text
+    assert "**above** in the mean, within the CIs of the best baseline, Greedy," not in text
+    close = {(100, 5): [run(75.9, 76.0), run(76.1, 76.5), run(75.0, 75.5)]}
+    assert "**below** in the mean, within the CIs of plain Greedy" in standing_section(close)
     assert (
         "k = 5: ours 73.50 ± 1.24 (3 seeds) vs paper 78.7: **not reproduced** (gap -5.20)" in text
     )

@@ -304,7 +304,8 @@ class RL2Learner(StateArrays):
             mean_total = self.update()
             if on_update is not None:
                 on_update(self.updates_done - 1, mean_total)
-            if checkpoint is not None and self.updates_done % checkpoint_every == 0:
+            last = self.updates_done == end
+            if checkpoint is not None and (self.updates_done % checkpoint_every == 0 or last):
                 self.save_progress(checkpoint)
         return self.curve
 
