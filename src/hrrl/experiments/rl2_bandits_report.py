@@ -213,11 +213,10 @@ def standing_section(grouped: dict) -> str:
             continue
         paper = PAPER_N100["RL²"][k]
         verdict, gap = _verdict(ours, paper)
-        status = (
-            "reproduced (paper value inside our 95 % CI)"
-            if "CIs" in verdict
-            else ("**not reproduced**")
-        )
+        status = "**not reproduced**"
+        if "CIs" in verdict:
+            status = "**inconclusive** (the paper's value lies inside our 95 % CI"
+            status += ", which is too wide to tell; our mean is below it)" if gap < 0 else ")"
         lines.append(
             f"- k = {k}: ours {mean_ci(ours).format(2)} ({len(ours)} seeds) vs paper {paper:.1f}: "
             f"{status} (gap {gap:+.2f})."
