@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
+from pathlib import Path
 
 import gymnasium
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env
 
 import hrrl.envs  # noqa: F401  (registers the ids)
+from hrrl.agents.dqn import DQNConfig, dqn_loss
 from hrrl.agents.her import HERDQNConfig, train_her_dqn, uvfa_batch
 from hrrl.core.her_replay import HindsightReplayBuffer
+from hrrl.core.replay import Batch
 from hrrl.envs.bitflip import BitFlipEnv
 
 
@@ -166,3 +171,54 @@ def test_budget_study_reads_success_at_exact_cycles_and_reuses_her_bitflip_seeds
         assert job.kwargs["cycles"] == 40 * n and job.kwargs["her"] == (method == "DQN+HER")
         assert job.kwargs["cycles"] % job.kwargs["eval_every"] == 0
     assert her_bitflip_budget.BASE_SEED == her_bitflip.BASE_SEED
+
+
+def test_her_training_resumes_from_a_checkpoint_exactly(tmp_path: Path) -> None:
+    config = replace(HERDQNConfig(), episodes_per_cycle=4, updates_per_cycle=5, batch_size=16)
+
+    def make() -> BitFlipEnv:
+        return BitFlipEnv(5)
+
+    straight = train_her_dqn(make, config, 3, cycles=4, eval_every=2, eval_episodes=8)
+    ckpt = tmp_path / "ckpt"
+    first = train_her_dqn(make, config, 3, 2, 2, 8, checkpoint=ckpt, checkpoint_every=2)
+    assert first["curve"] == straight["curve"][:1]
+    resumed = train_her_dqn(make, config, 3, 4, 2, 8, checkpoint=ckpt, checkpoint_every=2)
+    assert resumed == straight
+    other = replace(config, batch_size=8)
+    with pytest.raises(ValueError, match="another config"):
+        train_her_dqn(make, other, 3, 4, 2, 8, checkpoint=ckpt)
+
+
+def test_target_clipping_bounds_the_td_targets() -> None:
+    net = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        net.weight.zero_()
+        net.bias.copy_(torch.tensor([4.0, -100.0]))
+    batch = Batch(
+        {
+            "obs": np.zeros((2, 3), np.float32),
+            "next_obs": np.zeros((2, 3), np.float32),
+            "action": np.array([0, 1]),
+            "reward": np.array([-1.0, -1.0], np.float32),
+            "terminated": np.zeros(2, np.float32),
+        },
+        np.arange(2),
+        np.ones(2, np.float32),
+    )
+    plain = DQNConfig(gamma=0.5, huber=False, double=False)
+    clipped = replace(plain, target_clip=(-2.0, 0.0))
+    # Unclipped target: −1 + 0.5 · 4 = 1 for both; clipped to [−2, 0]: 0.
+    _, td_plain = dqn_loss(net, net, batch, plain)
+    _, td_clip = dqn_loss(net, net, batch, clipped)
+    torch.testing.assert_close(td_plain, torch.tensor([1.0 - 4.0, 1.0 + 100.0]))
+    torch.testing.assert_close(td_clip, torch.tensor([0.0 - 4.0, 0.0 + 100.0]))
+
+
+def test_faithful_preset_clips_targets_and_keeps_the_rest() -> None:
+    from hrrl.experiments.her_bitflip import CONFIG
+    from hrrl.experiments.her_bitflip_faithful import FAITHFUL
+
+    assert FAITHFUL.batch_size == 1024
+    assert FAITHFUL.dqn.target_clip == pytest.approx((-1 / (1 - CONFIG.dqn.gamma), 0.0))
+    assert replace(FAITHFUL, batch_size=CONFIG.batch_size, dqn=CONFIG.dqn) == CONFIG

@@ -42,6 +42,7 @@ from hrrl.agents.ncts import JointRegressionTS, JointTSConfig, NCTSAgent, NCTSCo
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
 from hrrl.agents.option_discovery import DiaynConfig, DiaynLearner
 from hrrl.agents.options import OptionQConfig, OptionQLearner
+from hrrl.agents.rl2 import RL2Config, RL2Learner
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
 from hrrl.agents.td3 import TD3Config, TD3Learner
 from hrrl.core.checkpoint import STATE, TENSORS
@@ -49,13 +50,14 @@ from hrrl.core.learner import Learner, load_learner, save_learner
 from hrrl.core.offline_gcrl import GoalSampler, train_offline
 from hrrl.core.options import OptionSet, primitive_options
 from hrrl.core.recurrent import train_on_policy
-from hrrl.core.seeding import make_rng
-from hrrl.envs.bandits import BatchedBernoulliBandit
+from hrrl.core.seeding import make_rng, torch_generator
+from hrrl.envs.bandits import BatchedBernoulliBandit, sample_tasks
 from hrrl.envs.bitflip import BitFlipEnv
 from hrrl.envs.chain import StochasticChainEnv
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
 from hrrl.envs.minigrid_compact import OBS_SIZE, make_minigrid_vector
 from hrrl.envs.point_maze import PointMazeEnv
+from hrrl.envs.random_mdps import BatchedRandomMDP, sample_mdps
 from hrrl.tasks.causal_scm import sample_scm
 from hrrl.tasks.four_rooms import hallway_options
 from hrrl.tasks.four_rooms_ham import door_ham
@@ -293,6 +295,29 @@ def _minigrid_actions(learner: Any) -> list[Any]:
     return out
 
 
+RL2_SMALL = RL2Config(hidden_size=8, updates=2, batch_trials=8)
+
+
+def _rl2_bandit(seed: int) -> RL2Learner:
+    return RL2Learner(BatchedBernoulliBandit(2, 5), RL2_SMALL, seed)
+
+
+def _rl2_mdp(seed: int) -> RL2Learner:
+    return RL2Learner(BatchedRandomMDP(3, 2, 2, 3), RL2_SMALL, seed)
+
+
+def _rl2_train(learner: RL2Learner, seed: int) -> None:
+    del seed  # the learner's own generators come from its seed
+    learner.train()
+
+
+def _rl2_totals(learner: RL2Learner, tasks: Any) -> list[Any]:
+    return [
+        learner.evaluate(tasks, make_rng(1), torch_generator(2), greedy=greedy).tolist()
+        for greedy in (False, True)
+    ]
+
+
 TAXI_STATES = [s for s in range(0, 500, 7) if taxi_decode(s)[1] != taxi_decode(s)[2]]
 """Taxi states where the episode is not over (the passenger is not at the destination)."""
 
@@ -365,6 +390,12 @@ CASES: dict[str, Case] = {
         _causal(lambda: JointRegressionTS(JointTSConfig())), _train_causal, _causal_actions
     ),
     "diayn": Case(_diayn, lambda d, seed: d.train(), _diayn_actions),
+    "rl2-bandit": Case(
+        _rl2_bandit, _rl2_train, lambda a: _rl2_totals(a, sample_tasks(8, 2, make_rng(0)))
+    ),
+    "rl2-mdp": Case(
+        _rl2_mdp, _rl2_train, lambda a: _rl2_totals(a, sample_mdps(8, 3, 2, make_rng(0)))
+    ),
 }
 
 

@@ -35,6 +35,8 @@ class DQNConfig:
     """Updates between target-network updates."""
     grad_clip: float = 10.0
     """Max gradient norm (0 disables)."""
+    target_clip: tuple[float, float] | None = None
+    """Clip the TD targets to ``[low, high]`` (HER §3.1 clips to ``[−1/(1−γ), 0]``); None: off."""
 
 
 def q_greedy(q_net: nn.Module, obs: np.ndarray) -> np.ndarray:
@@ -81,6 +83,8 @@ def dqn_loss(
     if "discount" in batch.data:
         gamma = torch.as_tensor(batch["discount"], dtype=torch.float32)
     target = dqn_targets(q_net, target_net, next_obs, reward, terminated, gamma, config.double)
+    if config.target_clip is not None:
+        target = target.clamp(*config.target_clip)
     q = q_net(obs).gather(-1, action.unsqueeze(-1)).squeeze(-1)
     td = target - q
     weights = torch.as_tensor(batch.weights, dtype=torch.float32)

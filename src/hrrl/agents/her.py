@@ -12,8 +12,10 @@ batched forward pass per step), then does ``updates_per_cycle`` gradient steps.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gymnasium
@@ -22,6 +24,14 @@ import torch
 from torch import nn
 
 from hrrl.agents.dqn import DQNConfig, DQNLearner, q_greedy
+from hrrl.core.checkpoint import (
+    load_checkpoint,
+    load_optimizer_tensors,
+    optimizer_tensors,
+    restore_rng,
+    rng_state,
+    save_checkpoint,
+)
 from hrrl.core.her_replay import HindsightReplayBuffer
 from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp
@@ -169,6 +179,52 @@ def evaluate(
     return wins / episodes
 
 
+def save_progress(
+    folder: Path,
+    agent: HERDQNAgent,
+    rngs: dict[str, np.random.Generator],
+    envs: list[gymnasium.Env],
+    progress: dict[str, Any],
+) -> None:
+    """Everything :func:`train_her_dqn` needs to continue exactly (safetensors + JSON)."""
+    tensors = {
+        "learner": agent.state_arrays(),
+        "adam": optimizer_tensors(agent.learner.optimizer),
+        "buffer": {
+            k: torch.from_numpy(np.ascontiguousarray(v))
+            for k, v in agent.buffer.state_dict().items()
+        },
+    }
+    state = {
+        **progress,
+        "config": json.loads(json.dumps(asdict(agent.config))),
+        "updates": agent.learner.updates,
+        "rngs": {name: rng_state(rng) for name, rng in rngs.items()},
+        "envs": [rng_state(env.unwrapped.np_random) for env in envs],
+    }
+    save_checkpoint(folder, tensors, state)
+
+
+def load_progress(
+    folder: Path, agent: HERDQNAgent, envs: list[gymnasium.Env]
+) -> tuple[dict[str, np.random.Generator], dict[str, Any]] | None:
+    """Inverse of :func:`save_progress` (None when ``folder`` holds no checkpoint)."""
+    try:
+        groups, state = load_checkpoint(folder)
+    except FileNotFoundError:
+        return None
+    if state["config"] != json.loads(json.dumps(asdict(agent.config))):
+        raise ValueError(f"{folder} holds a run with another config")
+    agent.load_state_arrays(groups["learner"])
+    load_optimizer_tensors(agent.learner.optimizer, groups.get("adam", {}))
+    agent.learner.updates = int(state["updates"])
+    agent.buffer.load_state_dict({k: v.numpy() for k, v in groups["buffer"].items()})
+    for env, env_state in zip(envs, state["envs"], strict=True):
+        env.unwrapped.np_random = restore_rng(env_state)
+    rngs = {name: restore_rng(value) for name, value in state["rngs"].items()}
+    return rngs, state
+
+
 def train_her_dqn(
     make_env: Callable[[], gymnasium.Env],
     config: HERDQNConfig,
@@ -176,8 +232,14 @@ def train_her_dqn(
     cycles: int,
     eval_every: int,
     eval_episodes: int = 100,
+    checkpoint: Path | None = None,
+    checkpoint_every: int = 100,
 ) -> dict[str, Any]:
-    """Train for ``cycles`` cycles; greedy success rate every ``eval_every`` cycles and at end."""
+    """Train for ``cycles`` cycles; greedy success rate every ``eval_every`` cycles and at end.
+
+    With ``checkpoint``, progress is saved there every ``checkpoint_every`` cycles and a run
+    started again with the same arguments continues from the last save, ending exactly as an
+    uninterrupted run."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
     envs = [make_env() for _ in range(config.episodes_per_cycle)]
@@ -185,11 +247,17 @@ def train_her_dqn(
     for i, env in enumerate(envs):
         env.reset(seed=env_seed + i)
     agent = HERDQNAgent(envs[0], config, agent_seed)
-    rng = make_rng(rng_seed)
-    eval_rng = make_rng(eval_seed)
-    curve: list[tuple[int, float]] = []
-    env_steps = 0
-    for cycle in range(1, cycles + 1):
+    rngs = {"train": make_rng(rng_seed), "eval": make_rng(eval_seed)}
+    progress: dict[str, Any] = {"cycle": 0, "curve": [], "env_steps": 0}
+    restored = None if checkpoint is None else load_progress(checkpoint, agent, envs + eval_envs)
+    if restored is not None:
+        rngs, state = restored
+        progress = {k: state[k] for k in progress}
+        progress["curve"] = [tuple(point) for point in progress["curve"]]
+    rng, eval_rng = rngs["train"], rngs["eval"]
+    curve: list[tuple[int, float]] = progress["curve"]
+    env_steps = int(progress["env_steps"])
+    for cycle in range(int(progress["cycle"]) + 1, cycles + 1):
         episodes, _ = run_episodes(envs, lambda o: agent.act(o, config.epsilon, rng))
         for episode in episodes:
             agent.buffer.add_episode(episode)
@@ -198,6 +266,9 @@ def train_her_dqn(
             agent.update(rng)
         if cycle % eval_every == 0 or cycle == cycles:
             curve.append((cycle, evaluate(agent, eval_envs, eval_episodes, eval_rng)))
+        if checkpoint is not None and (cycle % checkpoint_every == 0 or cycle == cycles):
+            done = {"cycle": cycle, "curve": curve, "env_steps": env_steps}
+            save_progress(checkpoint, agent, rngs, envs + eval_envs, done)
     return {
         "success": curve[-1][1],
         "curve": curve,

@@ -199,3 +199,25 @@ def restore_rng(state: Mapping[str, Any]) -> np.random.Generator:
     bit_gen = getattr(np.random, name)()
     bit_gen.state = dict(state)
     return np.random.Generator(bit_gen)
+
+
+def optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    """An optimizer's per-parameter state (e.g. Adam's moments and step) as flat tensors
+    ``"<param index>.<slot>"``; the hyperparameters come back from the rebuilt optimizer."""
+    return {
+        f"{idx}.{key}": torch.as_tensor(value)
+        for idx, slots in optimizer.state_dict()["state"].items()
+        for key, value in slots.items()
+    }
+
+
+def load_optimizer_tensors(
+    optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor]
+) -> None:
+    """Inverse of :func:`optimizer_tensors` into a freshly built optimizer of the same kind."""
+    slots: dict[int, dict[str, torch.Tensor]] = {}
+    for name, tensor in tensors.items():
+        idx, _, key = name.partition(".")
+        slots.setdefault(int(idx), {})[key] = tensor
+    groups = optimizer.state_dict()["param_groups"]
+    optimizer.load_state_dict({"state": slots, "param_groups": groups})

@@ -86,6 +86,15 @@ class HindsightReplayBuffer:
         self._lengths[slot] = length
         return slot
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The stored episodes and their lengths (for checkpoints; safetensors-friendly)."""
+        return {**self._episodes.state_dict(), "__lengths": self._lengths.copy()}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        state = dict(state)
+        self._lengths = np.asarray(state.pop("__lengths"), dtype=np.int64).copy()
+        self._episodes.load_state_dict(state)
+
     def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
         """Uniform transitions, goals relabelled with the ``future`` strategy."""
         if self.n_episodes == 0:

@@ -39,6 +39,7 @@ _ENVS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "hrrl/BitFlip-v0": ("hrrl.envs.bitflip", "BitFlipEnv", {}),
     "hrrl/Nav2D-v0": ("hrrl.envs.nav2d", "Nav2DEnv", {}),
     "hrrl/BernoulliBandit-v0": ("hrrl.envs.bandits", "BernoulliBanditEnv", {}),
+    "hrrl/RandomMDP-v0": ("hrrl.envs.random_mdps", "RandomMDPEnv", {}),
     **{
         f"hrrl/PointManip-{task}-v0": (
             "hrrl.envs.point_manip",

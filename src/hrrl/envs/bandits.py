@@ -198,6 +198,19 @@ class BatchedBernoulliBandit:
         return self.tasks.shape[0]
 
     @property
+    def n_actions(self) -> int:
+        return self.k
+
+    @property
+    def trial_length(self) -> int:
+        """Steps in one trial (the pulls)."""
+        return self.n_pulls
+
+    @property
+    def observation_size(self) -> int:
+        return observation_size(self.k)
+
+    @property
     def t(self) -> int:
         """Pulls made so far in the current trials."""
         return self._t

@@ -5,13 +5,18 @@ RL² policy for that setting, and play one ``n``-pull trial on each held-out ban
 every baseline, all on the same uniform tables (common random numbers). The baselines whose
 hyperparameter the paper tuned (ε-greedy's ε, UCB1's c) also appear tuned on 1,000 separate
 tuning bandits (never on the held-out ones).
+
+Protocols (``--protocol``): ``default`` (GRU-64, γ 0.95, GAE λ 0.9; every setting);
+``faithful`` (the original's GRU-128, γ 0.99, GAE λ 1.0 at the default budget, n = 100 only, the
+Table 1 comparison); ``faithful-4x`` (the same at 4× the budget). ``--quick`` shortens each.
+RL² training saves its whole state every 50 updates under ``OUT/_work/rl2`` and resumes from it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,13 +34,15 @@ from hrrl.agents.bandit_baselines import (
     bayes_optimal_feasible,
     play_trials,
 )
-from hrrl.agents.rl2 import RL2Config, evaluate_rl2, train_rl2
+from hrrl.agents.rl2 import RL2Config, RL2Learner
 from hrrl.core.parallel import Job
-from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
+from hrrl.core.report import write_report
 from hrrl.core.seeding import make_rng, spawn_seeds, torch_generator
-from hrrl.core.stats import mean_ci
 from hrrl.envs.bandits import BatchedBernoulliBandit, expected_best_arm_total, sample_tasks
+from hrrl.errors import InputError
+from hrrl.experiments import rl2_bandits_report as rep
 from hrrl.experiments.base import Experiment, ExperimentContext
+from hrrl.experiments.rl2_bandits_report import PAPER_N100, RL2_GREEDY_METHOD, RL2_METHOD
 
 SETTINGS: tuple[tuple[int, int], ...] = (
     (10, 5),
@@ -55,22 +62,13 @@ UCB_C_GRID = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.414)
 EPSILON_GRID = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 """ε values tried on the tuning bandits."""
 
-PAPER_N100: dict[str, dict[int, float]] = {
-    "RL²": {5: 78.7, 10: 83.5, 50: 84.9},
-    "UCB1": {5: 78.0, 10: 82.4, 50: 84.3},
-    "Gittins": {5: 78.3, 10: 82.8, 50: 85.2},
-}
-"""Duan et al. (2016, arXiv:1611.02779) Table 1, n = 100, as given in issue #15; that table is not
-in our seed copies (seed 001 line 185 states only that RL² adapts rapidly on bandits)."""
-
-RL2_METHOD = "RL² (sampled)"
-RL2_GREEDY_METHOD = "RL² (argmax)"
-
 
 @dataclass(frozen=True)
 class Protocol:
-    """How long RL² trains and where."""
+    """How long RL² trains, where, and with which hyperparameters."""
 
+    name: str
+    """``default`` or ``faithful``."""
     rl2_settings: tuple[tuple[int, int], ...]
     """Settings RL² is trained on."""
     updates_n10: int
@@ -79,13 +77,28 @@ class Protocol:
     """PPO updates for n = 100 settings."""
     batch_trials: int
     """Trials per PPO update."""
+    rl2: RL2Config = field(default_factory=RL2Config)
+    """RL² hyperparameters (``updates`` and ``batch_trials`` are set from the fields above)."""
 
     def updates(self, n_pulls: int) -> int:
         return self.updates_n10 if n_pulls <= 10 else self.updates_n100
 
 
-QUICK = Protocol(QUICK_RL2_SETTINGS, updates_n10=150, updates_n100=60, batch_trials=256)
-FULL = Protocol(SETTINGS, updates_n10=500, updates_n100=300, batch_trials=256)
+QUICK = Protocol("default", QUICK_RL2_SETTINGS, updates_n10=150, updates_n100=60, batch_trials=256)
+FULL = Protocol("default", SETTINGS, updates_n10=500, updates_n100=300, batch_trials=256)
+FAITHFUL_RL2 = replace(RL2Config(), hidden_size=128, gamma=0.99, gae_lambda=1.0)
+"""The original's architecture and discounting (issue #15): GRU-128, γ 0.99, GAE λ 1.0."""
+N100 = ((100, 5), (100, 10), (100, 50))
+FAITHFUL = Protocol("faithful", N100, 0, updates_n100=300, batch_trials=256, rl2=FAITHFUL_RL2)
+"""n = 100 only (the Table 1 comparison) at the default budget (300 updates × 256 trials = 7.7M
+pulls per policy): the paper's hyperparameters at our budget, what fit this machine today."""
+FAITHFUL_4X = replace(FAITHFUL, name="faithful-4x", updates_n100=1200)
+"""The same at 4× the budget (30.7M pulls per policy, ≈ 1/4 of the paper's ≈ 125M): ≈ 2 h of
+2 free cores; resumable from its checkpoints; not run yet."""
+FAITHFUL_QUICK = replace(FAITHFUL, rl2_settings=((100, 5),), updates_n100=40)
+PROTOCOLS = {("default", False): FULL, ("default", True): QUICK}
+PROTOCOLS |= {("faithful", False): FAITHFUL, ("faithful", True): FAITHFUL_QUICK}
+PROTOCOLS |= {("faithful-4x", False): FAITHFUL_4X, ("faithful-4x", True): FAITHFUL_QUICK}
 
 
 def baseline_policies(n_pulls: int, k: int) -> list[BanditPolicy]:
@@ -136,7 +149,15 @@ def tuned_policies(n_pulls: int, k: int, seed: int) -> list[BanditPolicy]:
     return tuned
 
 
-def run_setting(n_pulls: int, k: int, seed: int, rl2_updates: int, batch_trials: int) -> dict:
+def run_setting(
+    n_pulls: int,
+    k: int,
+    seed: int,
+    rl2_updates: int,
+    batch_trials: int,
+    rl2: RL2Config | None = None,
+    checkpoint: str | None = None,
+) -> dict:
     """One (setting, seed): held-out bandits, baselines, tuned baselines, optionally RL²."""
     torch.set_num_threads(1)
     task_seed, table_seed, tune_seed, train_seed, *policy_seeds = spawn_seeds(
@@ -157,9 +178,8 @@ def run_setting(n_pulls: int, k: int, seed: int, rl2_updates: int, batch_trials:
         "tuned": {p.name: p.c if isinstance(p, UCB1Policy) else p.epsilon for p in tuned},
     }
     if rl2_updates > 0:
-        result.update(
-            _run_rl2(n_pulls, k, tasks, table_seed, train_seed, rl2_updates, batch_trials)
-        )
+        config = replace(rl2 or RL2Config(), updates=rl2_updates, batch_trials=batch_trials)
+        result.update(_run_rl2(n_pulls, k, tasks, table_seed, train_seed, config, checkpoint))
         methods[RL2_METHOD] = result.pop("sampled")
         methods[RL2_GREEDY_METHOD] = result.pop("greedy")
     return result
@@ -171,214 +191,36 @@ def _run_rl2(
     tasks: np.ndarray,
     table_seed: int,
     train_seed: int,
-    updates: int,
-    batch_trials: int,
+    config: RL2Config,
+    checkpoint: str | None,
 ) -> dict[str, Any]:
-    config = replace(RL2Config(), updates=updates, batch_trials=batch_trials)
-    started = time.perf_counter()
-    policy, curve = train_rl2(k, n_pulls, config, train_seed)
-    train_s = time.perf_counter() - started
+    learner = RL2Learner(BatchedBernoulliBandit(k, n_pulls), config, train_seed)
+    learner.train(checkpoint=None if checkpoint is None else Path(checkpoint))
+    train_s = learner.train_seconds  # summed over resumed parts
     evals = {}
     for mode, greedy in (("sampled", False), ("greedy", True)):
-        totals = evaluate_rl2(
-            policy, tasks, n_pulls, make_rng(table_seed), torch_generator(train_seed), greedy
-        )
+        totals = learner.evaluate(tasks, make_rng(table_seed), torch_generator(train_seed), greedy)
         evals[mode] = float(totals.mean())
-    return {**evals, "curve": curve, "rl2_train_s": round(train_s, 1), "rl2_config": vars(config)}
-
-
-# --- report --------------------------------------------------------------------------------------
-
-
-def _method_order(results: Sequence[dict]) -> list[str]:
-    names: list[str] = []
-    for res in results:
-        names += [m for m in res["methods"] if m not in names]
-    return names
-
-
-def _by_setting(results: Sequence[dict]) -> dict[tuple[int, int], list[dict]]:
-    grouped: dict[tuple[int, int], list[dict]] = {}
-    for res in results:
-        grouped.setdefault((res["n"], res["k"]), []).append(res)
-    return grouped
-
-
-def _summary(grouped: dict[tuple[int, int], list[dict]], methods: list[str]) -> dict:
-    summary: dict[str, dict[str, dict[str, float]]] = {}
-    for (n_pulls, k), runs in grouped.items():
-        row: dict[str, dict[str, float]] = {}
-        for method in methods:
-            values = [r["methods"][method] for r in runs if method in r["methods"]]
-            if values:
-                ci = mean_ci(values)
-                row[method] = {"mean": ci.mean, "ci95": ci.half_width, "seeds": ci.n}
-        summary[f"n={n_pulls},k={k}"] = row
-    return summary
-
-
-def _results_table(grouped: dict, methods: list[str]) -> str:
-    headers = ["method", *(f"n={n}, k={k}" for n, k in grouped)]
-    rows = []
-    for method in methods:
-        cells = []
-        for runs in grouped.values():
-            values = [r["methods"][method] for r in runs if method in r["methods"]]
-            cells.append(mean_ci(values).format(2) if values else "—")
-        rows.append([method, *cells])
-    rows.append(["n·E[max p] (oracle bound)", *_bound_cells(grouped)])
-    return markdown_table(headers, rows)
-
-
-def _bound_cells(grouped: dict) -> list[str]:
-    return [f"{expected_best_arm_total(n, k):.2f}" for n, k in grouped]
-
-
-CLAIM_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("RL²", RL2_METHOD),
-    ("UCB1", "UCB1 (tuned c)"),
-    ("UCB1", "UCB1 (tuned c, prior counts)"),
-    ("Gittins", "Gittins (finite-horizon)"),
-)
-"""(paper method, our method) pairs compared with the published n = 100 numbers."""
-
-
-def _claims_table(grouped: dict) -> str:
-    headers = ["k", *(f"paper {paper} / ours {ours}" for paper, ours in CLAIM_COLUMNS)]
-    rows = []
-    for k in (5, 10, 50):
-        runs = grouped.get((100, k), [])
-        cells = []
-        for paper, ours in CLAIM_COLUMNS:
-            values = [r["methods"][ours] for r in runs if ours in r["methods"]]
-            measured = mean_ci(values).format(2) if values else "not trained"
-            cells.append(f"{PAPER_N100[paper][k]:.1f} / {measured}")
-        rows.append([k, *cells])
-    return markdown_table(headers, rows)
-
-
-def _exact_values_table(grouped: dict) -> str:
-    rows = []
-    for n_pulls, k in grouped:
-        if bayes_optimal_feasible(n_pulls, k):
-            value = BayesOptimalPolicy(k, n_pulls).value()
-            rows.append([n_pulls, k, f"{value:.4f}", f"{expected_best_arm_total(n_pulls, k):.4f}"])
-    headers = ["n", "k", "Bayes-optimal expected total (exact DP)", "n·E[max p]"]
-    return markdown_table(headers, rows)
-
-
-def _tuning_table(grouped: dict) -> str:
-    names = sorted({name for runs in grouped.values() for r in runs for name in r["tuned"]})
-    rows = []
-    for (n_pulls, k), runs in grouped.items():
-        cells = [
-            ", ".join(str(v) for v in sorted({r["tuned"][name] for r in runs})) for name in names
-        ]
-        rows.append([n_pulls, k, *cells])
-    return markdown_table(["n", "k", *names], rows)
-
-
-def _curve_figure(grouped: dict, path: Any) -> None:
-    fig, ax = new_figure(7.0, 4.2)
-    for (n_pulls, k), runs in grouped.items():
-        curves = [r["curve"] for r in runs if "curve" in r]
-        if not curves:
-            continue
-        mean = np.mean(np.asarray(curves), axis=0) / n_pulls
-        ax.plot(np.arange(1, mean.size + 1), mean, label=f"n={n_pulls}, k={k}")
-    ax.set_xlabel("PPO update (256 fresh bandits each)")
-    ax.set_ylabel("mean reward per pull (training trials)")
-    ax.set_title("RL² training curves (mean over seeds)")
-    ax.legend(fontsize=8)
-    save_figure(fig, path)
-
-
-BAR_METHODS = (
-    "Random",
-    "Greedy (posterior mean)",
-    "Thompson sampling",
-    "UCB1 (tuned c, prior counts)",
-    "Gittins (finite-horizon)",
-    "Bayes-optimal (exact DP)",
-    RL2_METHOD,
-)
-"""Methods in the bar chart (the full list is in the table)."""
-
-
-def _bar_figure(grouped: dict, methods: list[str], path: Any) -> None:
-    import matplotlib
-
-    shown = [m for m in BAR_METHODS if m in methods]
-    colours = matplotlib.colormaps["tab10"].colors
-    fig, ax = new_figure(10.0, 4.5)
-    width = 0.8 / len(shown)
-    for j, method in enumerate(shown):
-        xs, ys = [], []
-        for i, ((n_pulls, k), runs) in enumerate(grouped.items()):
-            values = [r["methods"][method] for r in runs if method in r["methods"]]
-            if values:
-                xs.append(i + j * width)
-                ys.append(np.mean(values) / expected_best_arm_total(n_pulls, k))
-        ax.bar(xs, ys, width=width, label=method, color=colours[j % len(colours)])
-    ax.set_xticks(np.arange(len(grouped)) + 0.4 - width / 2)
-    ax.set_xticklabels([f"n={n},k={k}" for n, k in grouped])
-    ax.set_ylabel("total reward / (n·E[max p])")
-    ax.set_ylim(0.5, 1.0)
-    ax.set_title("Selected methods (all methods: table above)")
-    ax.legend(fontsize=7, ncol=4, loc="upper right")
-    save_figure(fig, path)
-
-
-def _notes(protocol: Protocol, quick: bool, grouped: dict) -> str:
-    train_s = [r["rl2_train_s"] for runs in grouped.values() for r in runs if "rl2_train_s" in r]
-    trained = ", ".join(f"(n={n}, k={k})" for n, k in protocol.rl2_settings)
-    return "\n".join(
-        [
-            "## Protocol and notes",
-            "",
-            f"- Protocol: {'quick' if quick else 'full'}. RL² is trained on {trained}; "
-            f"{protocol.updates_n10} PPO updates for n = 10 and {protocol.updates_n100} for "
-            f"n = 100, {protocol.batch_trials} fresh bandits per update (one GRU of "
-            f"{RL2Config().hidden_size} units per setting and seed). Training time per policy: "
-            f"{np.mean(train_s) if train_s else 0:.0f} s on average (1 CPU thread).",
-            "- Every number is the mean total reward over one n-pull trial on each of 1,000 "
-            "held-out bandits; ± is the 95 % Student-t interval over seeds (each seed draws its "
-            "own held-out bandits, so it includes bandit-sampling noise). All methods of a seed "
-            "play the same bandits with the same reward tables.",
-            "- RL² (sampled) samples arms from the trained policy (the policy as trained); "
-            "RL² (argmax) plays its most likely arm. Both are reported; neither was picked.",
-            "- Greedy, ε-greedy and UCB1 come in two forms: textbook (untried arms pulled "
-            "first, in random order: with k ≥ n that alone fills the trial) and with Beta(1, 1) "
-            "pseudo-counts (posterior means; no forced pulls). Ties are broken uniformly at "
-            "random everywhere. Untuned: ε = 0.1, UCB1 c = √2. Tuned: the best value of a small "
-            f"grid (c in {UCB_C_GRID}, ε in {EPSILON_GRID}) on 1,000 separate tuning bandits "
-            "per setting and seed. The paper's baseline details are not reproduced here, so the "
-            "claims table shows both UCB1 forms.",
-            "- RL² hyperparameters (learning rate 0.01, γ = 0.95, GAE λ = 0.9, entropy 0.01 → 0) "
-            "were picked from a handful of short pilot runs on training bandits for (10, 5) and "
-            "(100, 5), not on held-out bandits, and are the same for every setting.",
-            "- Gittins here is the finite-horizon Gittins index (Kaufmann 2018) of each arm's "
-            "Beta posterior given the pulls left, by calibration DP (feasible for every setting). "
-            "The exact Bayes-optimal policy (DP over posterior counts) is computed for n = 10 "
-            "(every k) and is infeasible for n = 100.",
-            "- n·E[max p] = n·k/(k+1) is what an oracle that knows the best arm gets in "
-            "expectation; no policy that must learn can reach it.",
-            "- The paper trained RL² with TRPO on far more trials than this CPU budget allows; "
-            "where RL² falls short of the paper (and of the tuned baselines), the training budget "
-            "here is the first suspect, not a property of RL². The paper's numbers are Duan et al. "
-            "(2016, arXiv:1611.02779) Table 1 as given in issue #15; that table is not in our "
-            "seed copies (seed 001 line 185 states only that RL² adapts rapidly on bandits), so "
-            "no copy of it could be consulted here.",
-        ]
-    )
+    curve = learner.curve
+    return {
+        **evals,
+        "curve": curve,
+        "rl2_train_s": round(train_s, 1),
+        "rl2_resumed_at": learner.resumed_at,
+        "rl2_config": vars(config),
+    }
 
 
 def run(ctx: ExperimentContext) -> dict[str, Any]:
     started = time.perf_counter()
-    protocol = QUICK if ctx.quick else FULL
+    name = ctx.protocol or "default"
+    if (name, ctx.quick) not in PROTOCOLS:
+        raise InputError("--protocol must be default, faithful or faithful-4x")
+    protocol = PROTOCOLS[name, ctx.quick]
+    settings = SETTINGS if name == "default" else protocol.rl2_settings
     jobs = [
         Job(
-            key=f"n{n_pulls}-k{k}-seed{seed}",
+            key=f"{name}-n{n_pulls}-k{k}-seed{seed}",
             fn=run_setting,
             kwargs={
                 "n_pulls": n_pulls,
@@ -388,35 +230,40 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
                 if (n_pulls, k) in protocol.rl2_settings
                 else 0,
                 "batch_trials": protocol.batch_trials,
+                "rl2": protocol.rl2,
+                "checkpoint": str(ctx.out / "_work" / "rl2" / f"{name}-n{n_pulls}-k{k}-s{seed}"),
             },
         )
-        for n_pulls, k in sorted(SETTINGS, key=lambda s: -s[0])
+        for n_pulls, k in sorted(settings, key=lambda s: -s[0])
         for seed in range(ctx.seeds)
     ]
     results = ctx.run_jobs(jobs, description="rl2-bandits")
     results.sort(key=lambda r: (r["n"], r["k"], r["seed"]))
-    grouped = _by_setting(results)
-    methods = _method_order(results)
-    _curve_figure(grouped, ctx.out / "rl2_training_curves.png")
-    _bar_figure(grouped, methods, ctx.out / "normalised_totals.png")
+    grouped = rep.by_setting(results)
+    methods = rep.method_order(results)
+    rep.curve_figure(grouped, ctx.out / "rl2_training_curves.png")
+    rep.bar_figure(grouped, methods, ctx.out / "normalised_totals.png")
     elapsed = time.perf_counter() - started
     sections = [
         "## Mean total reward over n pulls (1,000 held-out bandits, mean ± 95 % CI over "
-        f"{ctx.seeds} seeds)\n\n" + _results_table(grouped, methods),
+        f"{ctx.seeds} seeds)\n\n" + rep.results_table(grouped, methods),
+        rep.standing_section(grouped),
         "## Published claims (Duan et al. 2016, Table 1, n = 100) beside ours\n\n"
         "Ours: RL² (sampled); UCB1 with tuned c, textbook and with prior counts; "
-        "finite-horizon Gittins.\n\n" + _claims_table(grouped),
-        "## Exact Bayes-optimal values (n = 10)\n\n" + _exact_values_table(grouped),
+        "finite-horizon Gittins.\n\n" + rep.claims_table(grouped),
+        "## Exact Bayes-optimal values (n = 10)\n\n" + rep.exact_values_table(grouped),
         "## Tuned hyperparameters (chosen on tuning bandits, per seed)\n\n"
-        + _tuning_table(grouped),
+        + rep.tuning_table(grouped),
         "## Plots\n\n![RL² training curves](rl2_training_curves.png)\n\n"
         "![Totals normalised by n·E[max p]](normalised_totals.png)",
-        _notes(protocol, ctx.quick, grouped),
+        rep.notes(protocol, ctx.quick, grouped, (UCB_C_GRID, EPSILON_GRID)),
         ctx.run_time_section(elapsed),
     ]
-    write_report(ctx.out / "REPORT.md", "RL² on Bernoulli bandits", ctx.command, sections)
+    title = "RL² on Bernoulli bandits" + (f" ({name} protocol)" if name != "default" else "")
+    write_report(ctx.out / "REPORT.md", title, ctx.command, sections)
     return {
-        "mean_total_reward": _summary(grouped, methods),
+        "protocol": name,
+        "mean_total_reward": rep.summary(grouped, methods),
         "expected_best_arm_total": {
             f"n={n},k={k}": expected_best_arm_total(n, k) for n, k in grouped
         },
