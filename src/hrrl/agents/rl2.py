@@ -264,6 +264,9 @@ class RL2Learner(StateArrays):
         self.curve: list[float] = []
         self.train_seconds = 0.0
         """Wall time spent in :meth:`update`, summed over every resumed part of the run."""
+        self.time_recorded = True
+        """False when the run resumed from a checkpoint written before training time was saved:
+        :attr:`train_seconds` then misses the time before that checkpoint."""
         self.resumed_at = 0
         """Updates already done in the checkpoint this run resumed from (0: a fresh start)."""
         self._entropy = LinearSchedule(config.entropy_start, config.entropy_end)
@@ -334,6 +337,7 @@ class RL2Learner(StateArrays):
             "updates_done": self.updates_done,
             "curve": self.curve,
             "train_seconds": self.train_seconds,
+            "time_recorded": self.time_recorded,
             "env_rng": rng_state(self.env_rng),
             "shuffle_rng": rng_state(self.shuffle_rng),
         }
@@ -355,6 +359,7 @@ class RL2Learner(StateArrays):
         self.updates_done = int(state["updates_done"])
         self.curve = [float(v) for v in state["curve"]]
         self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.time_recorded = "train_seconds" in state and bool(state.get("time_recorded", True))
         self.resumed_at = self.updates_done
         return True
 

@@ -205,7 +205,7 @@ def _run_rl2(
     return {
         **evals,
         "curve": curve,
-        "rl2_train_s": round(train_s, 1),
+        **({"rl2_train_s": round(train_s, 1)} if learner.time_recorded else {}),
         "rl2_resumed_at": learner.resumed_at,
         "rl2_config": vars(config),
     }

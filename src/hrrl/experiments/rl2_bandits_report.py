@@ -233,11 +233,32 @@ def standing_section(grouped: dict) -> str:
     return "\n".join(lines)
 
 
-def notes(protocol: Any, quick: bool, grouped: dict, grids: tuple[Any, Any]) -> str:
-    train_s = [r["rl2_train_s"] for runs in grouped.values() for r in runs if "rl2_train_s" in r]
-    resumed = [
-        r["rl2_resumed_at"] for runs in grouped.values() for r in runs if r.get("rl2_resumed_at")
+def rl2_training_time(runs: list[dict[str, Any]]) -> tuple[str, list[str]]:
+    """RL²'s mean training time per policy, and a note on policies resumed from checkpoints.
+
+    A policy resumed from a checkpoint that predates time recording has no ``rl2_train_s``: it is
+    left out of the mean (never counted as 0 s), and the note says how many were.
+    """
+    policies = [r for r in runs if "rl2_resumed_at" in r]
+    timed = [r["rl2_train_s"] for r in policies if "rl2_train_s" in r]
+    if not timed:
+        time_text = "not recorded"
+    else:
+        time_text = f"{np.mean(timed):.0f} s per policy on average"
+        if len(timed) < len(policies):
+            time_text += f" (the {len(timed)} of {len(policies)} policies whose time was recorded)"
+    resumed = [r["rl2_resumed_at"] for r in policies if r["rl2_resumed_at"]]
+    note = [
+        f"- {len(resumed)} of {len(policies)} RL² policies were resumed from checkpoints of an "
+        f"earlier run (at updates {sorted(set(resumed))}); training time is summed over the parts; "
+        f"{len(policies) - len(timed)} of them resumed from a checkpoint that did not record its "
+        "time, so their time is unknown and left out."
     ]
+    return time_text, note if resumed else []
+
+
+def notes(protocol: Any, quick: bool, grouped: dict, grids: tuple[Any, Any]) -> str:
+    time_text, resumed_note = rl2_training_time([r for runs in grouped.values() for r in runs])
     trained = ", ".join(f"(n={n}, k={k})" for n, k in protocol.rl2_settings)
     c = protocol.rl2
     ucb_grid, eps_grid = grids
@@ -251,19 +272,9 @@ def notes(protocol: Any, quick: bool, grouped: dict, grids: tuple[Any, Any]) -> 
             f"update ({protocol.updates_n100 * protocol.batch_trials * 100 / 1e6:.1f}M pulls per "
             f"n = 100 policy); GRU of {c.hidden_size} units, PPO lr {c.lr}, γ {c.gamma}, GAE λ "
             f"{c.gae_lambda}, entropy {c.entropy_start} → {c.entropy_end}; one policy per "
-            f"setting and seed. Training time per policy: {np.mean(train_s) if train_s else 0:.0f} "
-            "s on average (1 CPU thread, on a machine shared with other jobs: see the load "
-            "below).",
-            *(
-                [
-                    f"- {len(resumed)} of {len(train_s)} RL² policies were resumed from "
-                    f"checkpoints of an earlier run (at updates {sorted(set(resumed))}); "
-                    "the training time above is summed over the parts, and time spent before a "
-                    "checkpoint that did not record it counts as 0."
-                ]
-                if resumed
-                else []
-            ),
+            f"setting and seed. Training time: {time_text} (1 CPU thread, on a machine shared "
+            "with other jobs: see the load below).",
+            *resumed_note,
             "- Every number is the mean total reward over one n-pull trial on each of 1,000 "
             "held-out bandits; ± is the 95 % Student-t interval over seeds (each seed draws its "
             "own held-out bandits, so it includes bandit-sampling noise). All methods of a seed "

@@ -43,6 +43,7 @@ from hrrl.envs.random_mdps import (
     sample_mdps,
 )
 from hrrl.experiments.base import Experiment, ExperimentContext
+from hrrl.experiments.rl2_bandits_report import rl2_training_time
 
 N_STATES, N_ACTIONS, HORIZON = 10, 5, 10
 """The MDP size and episode length of Duan et al. §5 (as stated in issue #15)."""
@@ -133,7 +134,8 @@ def run_setting(
         )
         learner = RL2Learner(env, config, train_seed)
         learner.train(checkpoint=None if checkpoint is None else Path(checkpoint))
-        result["rl2_train_s"] = round(learner.train_seconds, 1)  # summed over resumed parts
+        if learner.time_recorded:  # summed over resumed parts
+            result["rl2_train_s"] = round(learner.train_seconds, 1)
         result["rl2_resumed_at"] = learner.resumed_at
         totals = learner.evaluate(tasks, make_rng(table_seed), torch_generator(train_seed))
         methods[RL2_METHOD] = float(totals.mean())
@@ -224,10 +226,7 @@ def _curves(by_n: dict[int, list[dict]], path: Path) -> None:
 
 
 def _notes(protocol: Protocol, quick: bool, by_n: dict[int, list[dict]]) -> str:
-    train_s = [r["rl2_train_s"] for runs in by_n.values() for r in runs if "rl2_train_s" in r]
-    resumed = [
-        r["rl2_resumed_at"] for runs in by_n.values() for r in runs if r.get("rl2_resumed_at")
-    ]
+    time_text, resumed_note = rl2_training_time([r for runs in by_n.values() for r in runs])
     c = RL2_CONFIG
     steps = {n: protocol.updates * protocol.batch_trials(n) * n * HORIZON for n in by_n}
     return "\n".join(
@@ -246,22 +245,13 @@ def _notes(protocol: Protocol, quick: bool, by_n: dict[int, list[dict]]) -> str:
             f"{c.gae_lambda}, entropy {c.entropy_start} → {c.entropy_end}), {protocol.updates} "
             "updates of ~12,800 steps ("
             + ", ".join(f"n = {n}: {s / 1e6:.1f}M steps" for n, s in steps.items())
-            + f"); hidden state kept across the episodes of a trial. Mean training time "
-            f"{np.mean(train_s) if train_s else 0:.0f} s per policy (1 thread, shared machine; "
-            "summed over resumed parts of a run). "
+            + f"); hidden state kept across the episodes of a trial. Training time: {time_text} "
+            "(1 thread, shared machine; summed over resumed parts of a run). "
             "Hyperparameters from three short pilot runs on training MDPs (n = 10), never on "
             "held-out MDPs: the bandit default and GRU-128 at lr 3e-3 stayed at random play for "
             "100 updates; 4 PPO epochs × 4 minibatches at lr 3e-3 began to learn. PPO epochs "
             f"× minibatches here: {c.epochs} × {c.minibatches}.",
-            *(
-                [
-                    f"- {len(resumed)} of {len(train_s)} RL² policies were resumed from "
-                    f"checkpoints of an earlier run (at updates {sorted(set(resumed))}); time "
-                    "spent before a checkpoint that did not record it counts as 0 above."
-                ]
-                if resumed
-                else []
-            ),
+            *resumed_note,
             "- Baselines plan each episode by finite-horizon value iteration: Greedy on the "
             "posterior-mean MDP (the empirical MDP shrunk to the prior), PSRL on one posterior "
             "sample per episode, BEB with bonus β/(1 + n(s, a)), UCRL2 by extended value iteration "
