@@ -72,6 +72,14 @@ class MAMLConfig:
     """ANIL: the inner loop adapts only the head (last linear layer of the mean network)."""
     reptile_step_size: float = 1.0
     """Reptile's outer step size ε in ``θ ← θ + ε (mean θ̃ − θ)``."""
+    tanh_mean: bool = False
+    """Squash the policy mean with tanh into [-1, 1] (the survey's demo, seed 001 line 1173)."""
+    log_std_bounds: tuple[float, float] | None = None
+    """Clamp the log standard deviation to these bounds (seed 001 line 1174: std in
+    [1e-3, 1]); None: unclamped."""
+    linear_baseline: bool = True
+    """Subtract the linear feature baseline from the returns-to-go before normalising; False:
+    normalised returns-to-go alone (the survey's demo, seed 001 lines 1219-1226)."""
 
 
 def inner_lr_at(config: MAMLConfig, step: int) -> float:
@@ -91,6 +99,8 @@ class GaussianMLPPolicy(nn.Module):
         super().__init__()
         self.obs_scale = config.obs_scale
         self.init_log_std = config.init_log_std
+        self.tanh_mean = config.tanh_mean
+        self.log_std_bounds = config.log_std_bounds
         self.mean_net = mlp([obs_dim, *config.hidden_sizes, act_dim])
         self.log_std = nn.Parameter(torch.full((act_dim,), config.init_log_std))
 
@@ -100,7 +110,12 @@ class GaussianMLPPolicy(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean = self.mean_net(obs * self.obs_scale)
-        return mean, self.log_std.expand_as(mean)
+        if self.tanh_mean:
+            mean = torch.tanh(mean)
+        log_std = self.log_std
+        if self.log_std_bounds is not None:
+            log_std = log_std.clamp(*self.log_std_bounds)
+        return mean, log_std.expand_as(mean)
 
 
 def make_policy(
@@ -212,7 +227,11 @@ def linear_baseline(
 def advantages(batch: TrajectoryBatch, config: MAMLConfig) -> np.ndarray:
     """(K, N, T) per-task normalised advantages (returns-to-go minus the baseline); 0 on padding."""
     returns = discounted_returns(batch.rewards, batch.valid, config.gamma)
-    adv = returns - linear_baseline(batch.observations, returns, batch.valid, config.baseline_reg)
+    adv = returns
+    if config.linear_baseline:
+        adv = returns - linear_baseline(
+            batch.observations, returns, batch.valid, config.baseline_reg
+        )
     axes = (1, 2)
     count = np.maximum(batch.valid.sum(axis=axes, keepdims=True), 1)
     mean = np.sum(np.where(batch.valid, adv, 0.0), axis=axes, keepdims=True) / count
