@@ -390,3 +390,28 @@ def test_every_method_saves_and_loads(method: str, tmp_path: Path) -> None:
 def test_train_meta_rejects_an_unknown_method() -> None:
     with pytest.raises(ValueError, match="unknown"):
         train_meta("pearl", _tiny_policy(), TINY, Nav2DConfig(), 1, np.random.default_rng(0))
+
+
+def test_survey_policy_options_squash_the_mean_and_clamp_the_std() -> None:
+    config = MAMLConfig(hidden_sizes=(8,), tanh_mean=True, log_std_bounds=(-6.9, 0.0))
+    policy = make_policy(config, 0)
+    with torch.no_grad():
+        policy.log_std.fill_(3.0)
+        mean, log_std = policy(torch.full((4, 2), 1e3))
+    assert float(mean.abs().max()) <= 1.0 and torch.all(log_std == 0.0)
+
+
+def test_without_baseline_advantages_are_the_normalised_returns_to_go() -> None:
+    from hrrl.agents.maml import advantages, discounted_returns
+
+    config = MAMLConfig(linear_baseline=False, gamma=0.9)
+    env = Nav2DConfig(horizon=6)
+    batch = rollout_batch(
+        lambda p: np.ones_like(p), sample_goals(2, np.random.default_rng(0), env), 1, env
+    )
+    adv = advantages(batch, config)
+    returns = discounted_returns(batch.rewards, batch.valid, 0.9)
+    for k in range(2):
+        r = returns[k, 0][batch.valid[k, 0]]
+        expected = (r - r.mean()) / (r.std() + 1e-8)
+        assert np.allclose(adv[k, 0][batch.valid[k, 0]], expected)
