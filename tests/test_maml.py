@@ -415,3 +415,25 @@ def test_without_baseline_advantages_are_the_normalised_returns_to_go() -> None:
         r = returns[k, 0][batch.valid[k, 0]]
         expected = (r - r.mean()) / (r.std() + 1e-8)
         assert np.allclose(adv[k, 0][batch.valid[k, 0]], expected)
+
+
+def test_training_killed_part_way_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    from hrrl.agents.maml import train_maml
+
+    config = MAMLConfig(hidden_sizes=(8,), meta_batch_size=2, trajectories_per_task=2)
+    env = Nav2DConfig(horizon=5)
+
+    def validate(policy: torch.nn.Module) -> float:
+        return -float(sum(p.detach().abs().sum() for p in policy.parameters()))
+
+    straight = make_policy(config, 0)
+    log = train_maml(straight, config, env, 6, np.random.default_rng(1), validate, 2)
+    # "killed" after 4 iterations (last checkpoint at 4), then restarted for the full 6
+    first = make_policy(config, 0)
+    train_maml(first, config, env, 4, np.random.default_rng(1), validate, 2, tmp_path, 2)
+    resumed = make_policy(config, 7)  # other initial weights: all must come from the checkpoint
+    log2 = train_maml(resumed, config, env, 6, np.random.default_rng(99), validate, 2, tmp_path, 2)
+    for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert log2.validation == log.validation and log2.best_iteration == log.best_iteration
+    assert log2.post_return == log.post_return

@@ -52,6 +52,8 @@ from hrrl.experiments.base import Experiment, ExperimentContext
 
 REWARD_KINDS = ("distance", "squared_distance")
 PROTOCOL_NAMES = ("default", "faithful")
+LONG_RUN = 200
+"""Meta-gradient jobs of at least this many iterations checkpoint every 50 and resume."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,11 @@ class Protocol:
     """Validation goals (drawn from their own seed, apart from the evaluation goals)."""
 
 
-def run_method(method: str, seed: int, protocol: Protocol) -> dict[str, Any]:
-    """Train ``method`` (if it trains) and evaluate its adaptation; JSON-serialisable result."""
+def run_method(
+    method: str, seed: int, protocol: Protocol, checkpoint: str | None = None
+) -> dict[str, Any]:
+    """Train ``method`` (if it trains) and evaluate its adaptation; JSON-serialisable result.
+    ``checkpoint``: a folder where meta-gradient training saves and resumes its state."""
     torch.set_num_threads(1)
     init_seed, train_seed, eval_seed = spawn_seeds(seed, 3)
     agent = replace(protocol.agent, first_order=method == "fomaml", head_only=method == "anil")
@@ -102,6 +107,7 @@ def run_method(method: str, seed: int, protocol: Protocol) -> dict[str, Any]:
             make_rng(train_seed),
             validate,
             protocol.validate_every,
+            checkpoint,
         )
     elif method == "reptile":
         agent = replace(agent, inner_steps=protocol.reptile_inner_steps)
@@ -151,11 +157,14 @@ def run_protocol(
 ) -> dict[str, list[dict[str, Any]]]:
     """Every method × seed as parallel jobs; results grouped by method (in seed order)."""
     seeds = spawn_seeds(base_seed, ctx.seeds)
-    jobs = [
-        Job(f"{method}-s{i}", run_method, {"method": method, "seed": s, "protocol": protocol})
-        for i, s in enumerate(seeds)
-        for method in protocol.methods
-    ]
+    jobs = []
+    for i, s in enumerate(seeds):
+        for method in protocol.methods:
+            kwargs: dict[str, Any] = {"method": method, "seed": s, "protocol": protocol}
+            long = protocol.iterations >= LONG_RUN and method in GRADIENT_META
+            if long and ctx.jobs_dir is not None:  # resumable inside the job, not only per job
+                kwargs["checkpoint"] = str(ctx.jobs_dir / "checkpoints" / f"{method}-s{i}")
+            jobs.append(Job(f"{method}-s{i}", run_method, kwargs))
     results = ctx.run_jobs(jobs, description=ctx.out.name)
     return {m: [r for r in results if r["method"] == m] for m in protocol.methods}
 

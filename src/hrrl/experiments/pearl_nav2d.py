@@ -9,6 +9,7 @@ each method used for meta-training and for adaptation are reported beside the re
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,13 +24,21 @@ from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
-from hrrl.envs.nav2d import Nav2DConfig, TrialNav2D, rollout_batch, sample_goals
+from hrrl.envs.nav2d import (
+    Nav2DConfig,
+    TrialNav2D,
+    oracle_expected_return,
+    rollout_batch,
+    sample_goals,
+)
 from hrrl.experiments.base import Experiment, ExperimentContext
 from hrrl.experiments.maml_nav2d import nav2d_protocol, run_method
 
 STEPS = 3
 """Adaptation units after the first (0 = before any adaptation)."""
 LABELS = {"maml": "MAML", "pearl": "PEARL", "rl2": "RL²"}
+MEAN_DISTANCE_UNIT_SQUARE = (math.sqrt(2) + math.log(1 + math.sqrt(2))) / 6
+"""Mean distance from the centre of a unit square to a uniform point in it (≈ 0.3826), exact."""
 RETURN_BOUNDS = (None, 0.0)
 """Returns are sums of −distance: never positive (CIs are clipped to this range)."""
 
@@ -156,7 +165,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "## Return after k units of adaptation\n\n" + table + f"\n\nMean ± 95 % CI (Student t, "
         f"n = {ctx.seeds} seeds; clipped to returns ≤ 0). k: MAML policy-gradient steps (20 "
         "trajectories each); PEARL and RL²: episodes already seen on the task (the row is the "
-        "return of the next episode).\n\n![adaptation](adaptation.png)",
+        "return of the next episode).\n\n![adaptation](adaptation.png)\n\n" + references(),
         sources_section(),
         ctx.run_time_section(time.perf_counter() - started)
         + f" ({'quick' if ctx.quick else 'full'} protocol, {ctx.seeds} seeds).",
@@ -169,6 +178,17 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
             m: mean_ci([r["train_env_steps"] for r in runs]).mean for m, runs in by_method.items()
         },
     }
+
+
+def references() -> str:
+    env = Nav2DConfig()
+    still = -env.horizon * MEAN_DISTANCE_UNIT_SQUARE * (env.goal_high - env.goal_low)
+    oracle = oracle_expected_return(env)
+    return f"""**References on this task** (no learning): a point that stays at the origin scores
+{still:.2f} on average (horizon × the mean distance of a uniform goal, exact); the
+straight-to-goal oracle that knows the goal (`straight_to_goal_actions`) scores {oracle:.2f}
+(midpoint rule on a 400 × 400 lattice of goals). A method near {still:.0f} has not learned to
+move towards the goal."""
 
 
 def plot(by_method: dict[str, list[dict[str, Any]]], path: Any) -> None:
