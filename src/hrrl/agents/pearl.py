@@ -255,7 +255,9 @@ class PEARL(StateArrays):
         """One step on ``meta_batch`` tasks: critic + KL into the encoder and critics, then the
         actor and temperature on (s, z.detach()), then the targets. (critic loss, mean KL)."""
         cfg = self.config
-        ready = [k for k, b in enumerate(buffers) if len(b) and len(encoder_data[k]["reward"])]
+        ready = [
+            k for k, b in enumerate(buffers) if len(b) and len(encoder_data[k].get("reward", ()))
+        ]
         ids = self.rng.choice(ready, min(cfg.meta_batch, len(ready)), replace=False)
         context = np.stack(
             [

@@ -165,7 +165,10 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "## Return after k units of adaptation\n\n" + table + f"\n\nMean ± 95 % CI (Student t, "
         f"n = {ctx.seeds} seeds; clipped to returns ≤ 0). k: MAML policy-gradient steps (20 "
         "trajectories each); PEARL and RL²: episodes already seen on the task (the row is the "
-        "return of the next episode).\n\n![adaptation](adaptation.png)\n\n" + references(),
+        "return of the next episode). Meta-training env steps: PEARL and RL² count the steps "
+        "they took; MAML's is iterations × 20 tasks × 20 trajectories × 2 batches × 100 steps, an "
+        "upper bound (a trajectory that reaches the goal stops early).\n\n"
+        "![adaptation](adaptation.png)\n\n" + references(),
         sources_section(),
         ctx.run_time_section(time.perf_counter() - started)
         + f" ({'quick' if ctx.quick else 'full'} protocol, {ctx.seeds} seeds).",
@@ -242,7 +245,7 @@ def sources_section() -> str:
     return """## Sources
 
 - The survey's description of the two families (seed 004 line 54: optimisation-based, MAML;
-  line 55: "Recurrent / context-based (RL², PEARL): adaptation = updating the hidden state of an
+  line 55: "Recurrent / context-based (RL$^2$ , PEARL): adaptation = updating the hidden state of an
   RNN as data arrives, no gradients needed at test time"; line 70: "PEARL — which infers a task
   embedding with a separate encoder — is often a happy medium"; line 82: the PEARL reference).
 - No published number for PEARL or RL² on this exact task is quoted: Rakelly et al. (2019)
