@@ -29,6 +29,8 @@ from hrrl.experiments.maml_nav2d import Protocol, run_protocol
 
 SURVEY_BEFORE, SURVEY_AFTER = -50.0, -20.0
 """The survey's expected return before and after adaptation (seed 001 line 1377)."""
+MEAN_DISTANCE_UNIT_SQUARE = (math.sqrt(2) + math.log(1 + math.sqrt(2))) / 6
+"""Mean distance from the centre of a unit square to a uniform point in it (≈ 0.3826), exact."""
 ORACLE_GRID = 400
 """Goals per axis of the midpoint-rule lattice the oracle's expected return is computed on."""
 
@@ -99,8 +101,16 @@ Finn et al.'s unit-square task scaled by 10: goals in [−10, 10]², displacemen
 - **Random init**: MAML's own initial weights, adapted the same way (no meta-training)."""
 
 
-def oracle_section(oracle: float, maml: list[Any], fomaml: list[Any]) -> str:
+def oracle_section(oracle: float, env: Nav2DConfig, cis: dict[str, list[Any]]) -> str:
+    maml, fomaml, random = cis["maml"], cis["fomaml"], cis["random"]
     best = max(c.mean for c in maml + fomaml)
+    still = -env.horizon * (env.goal_high - env.goal_low) * MEAN_DISTANCE_UNIT_SQUARE
+    effect = (
+        "made the initial policy worse than its random initialisation"
+        if maml[0].mean < random[0].mean
+        else "improved on the random initialisation"
+    )
+    direction = "lower" if maml[-1].mean < maml[0].mean else "raise"
     reachable = oracle <= SURVEY_AFTER
     return f"""## Can −50 → −20 be reached? The straight-to-goal oracle
 
@@ -122,8 +132,18 @@ midpoint rule on a {ORACLE_GRID}×{ORACLE_GRID} lattice of goals (`oracle_expect
 - Ours: the best mean return at any step is {best:.1f}; after 5 steps MAML reaches
   {maml[-1].mean:.1f} and FOMAML {fomaml[-1].mean:.1f}. Against −50 → −20 this is **not
   reproduced** (gap to −20: {maml[-1].mean - SURVEY_AFTER:+.1f} for MAML); the cause is the
-  claim itself (−20 lies above the oracle bound), and, for the distance to the oracle, one
-  trajectory per inner step and 500 iterations of meta-training."""
+  claim itself (−20 lies above the oracle bound), and, for the distance to the oracle, the
+  seed's learning rule (next point).
+- Standing still at the origin scores {still:.1f} (horizon × mean goal distance, exact).
+  Before adaptation MAML scores {maml[0].mean:.1f}, FOMAML {fomaml[0].mean:.1f}, the random
+  initialisation {random[0].mean:.1f}: meta-training {effect}, and adaptation
+  steps {direction} MAML's return. Most likely
+  cause: the seed's loss normalises the returns-to-go *within one trajectory* (line 1226,
+  one trajectory per step): with rewards that are all negative, the return-to-go mostly grows
+  along the trajectory (fewer penalties remain), so after normalisation early actions get
+  negative weights and late ones positive, largely whatever they did; the gradient carries
+  little information about the goal. A baseline across trajectories (Finn et al.'s setup,
+  `maml-nav2d`) removes this; it is not the seed's setup, so it is not run here."""
 
 
 def run(ctx: ExperimentContext) -> dict[str, Any]:
@@ -155,7 +175,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     if faithful:
         oracle = oracle_expected_return(protocol.env, ORACLE_GRID)
         headline["oracle_expected_return"] = oracle
-        sections.append(oracle_section(oracle, cis["maml"], cis["fomaml"]))
+        sections.append(oracle_section(oracle, protocol.env, cis))
     sections.append(
         ctx.run_time_section(time.perf_counter() - started)
         + f" ({'quick' if ctx.quick else 'full'} protocol, {ctx.seeds} seeds)."
