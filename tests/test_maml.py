@@ -437,3 +437,13 @@ def test_training_killed_part_way_resumes_to_the_same_weights(tmp_path: Path) ->
         assert torch.equal(a, b)
     assert log2.validation == log.validation and log2.best_iteration == log.best_iteration
     assert log2.post_return == log.post_return
+
+
+def test_wide_report_calls_a_claim_above_the_oracle_not_reachable() -> None:
+    from hrrl.core.stats import mean_ci
+    from hrrl.experiments.maml_nav2d_wide import oracle_section, wide_protocol
+
+    cis = {m: [mean_ci([-400.0, -390.0])] * 6 for m in ("maml", "fomaml", "random")}
+    env = wide_protocol(False, None).env
+    assert "**not reachable**" in oracle_section(-51.15, env, cis)  # −20 > −51.15
+    assert "**reachable**" in oracle_section(-10.0, env, cis)  # −20 < −10
