@@ -237,7 +237,7 @@ def setup_section(plan: Budget, seeds: int) -> str:
   {r.batch_trials} trials per update, {plan.rl2_updates} updates, rewards × {r.reward_scale:g}
   for the learner). Test: stochastic policy, one trial per goal.
 - **Budget**: set so the whole run fits a shared 2-core machine; none of the three is trained
-  to convergence (PEARL and RL² in particular use far fewer gradient steps than their papers),
+  to convergence and no paper's budget is matched,
   so the table compares the methods at this budget, not their best."""
 
 
