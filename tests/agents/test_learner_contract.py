@@ -37,12 +37,16 @@ from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.her import HERDQNAgent, HERDQNConfig
 from hrrl.agents.hiql import GCIQLAgent, HIQLAgent, OfflineGCConfig
 from hrrl.agents.hiro import HIROAgent, HIROConfig
+from hrrl.agents.maml import MAMLConfig, MetaLearner, MetaLearnerConfig
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner
 from hrrl.agents.ncts import JointRegressionTS, JointTSConfig, NCTSAgent, NCTSConfig
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
 from hrrl.agents.option_discovery import DiaynConfig, DiaynLearner
 from hrrl.agents.options import OptionQConfig, OptionQLearner
+from hrrl.agents.pearl import PEARL, PEARLConfig
 from hrrl.agents.rl2 import RL2Config, RL2Learner
+from hrrl.agents.rl2_continuous import RL2Continuous, RL2ContinuousConfig
+from hrrl.agents.sac import SAC, SACConfig
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
 from hrrl.agents.td3 import TD3Config, TD3Learner
 from hrrl.core.checkpoint import STATE, TENSORS
@@ -56,6 +60,7 @@ from hrrl.envs.bitflip import BitFlipEnv
 from hrrl.envs.chain import StochasticChainEnv
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
 from hrrl.envs.minigrid_compact import OBS_SIZE, make_minigrid_vector
+from hrrl.envs.nav2d import Nav2DConfig, TrialNav2D, sample_goals
 from hrrl.envs.point_maze import PointMazeEnv
 from hrrl.envs.random_mdps import BatchedRandomMDP, sample_mdps
 from hrrl.tasks.causal_scm import sample_scm
@@ -243,6 +248,71 @@ def _td3_like(learner: TD3Learner) -> list[Any]:
     return learner.act(make_rng(0).normal(size=(4, dim)).astype(np.float32)).tolist()
 
 
+# ---- meta-RL on 2-D navigation ------------------------------------------------------------
+_NAV = Nav2DConfig(horizon=8)
+_PEARL = PEARLConfig(
+    latent_dim=2, encoder_hidden=(8,), meta_batch=2, batch_size=8, context_size=4,
+    initial_episodes=1, tasks_per_iteration=2, gradient_steps=2, sac=SACConfig(hidden=(8,)),
+)  # fmt: skip
+
+
+def _sac(seed: int) -> SAC:
+    return SAC(3, 2, SACConfig(hidden=(8,)), seed)
+
+
+def _sac_actions(learner: SAC) -> list[Any]:
+    return learner.act(make_rng(0).normal(size=(4, 3)), deterministic=True).tolist()
+
+
+def _pearl(seed: int) -> PEARL:
+    return PEARL(2, 2, _PEARL, seed)
+
+
+def _train_pearl(learner: PEARL, seed: int) -> None:
+    from hrrl.experiments.pearl_nav2d import nav2d_rollout
+
+    learner.meta_train(nav2d_rollout(_NAV), sample_goals(3, make_rng(seed), _NAV), 1)
+
+
+def _pearl_actions(learner: PEARL) -> list[Any]:
+    obs = make_rng(0).normal(size=(2, 2)).astype(np.float32)
+    context = [
+        {k: make_rng(i).normal(size=shape).astype(np.float32) for k, shape in
+         (("obs", (3, 2)), ("action", (3, 2)), ("reward", (3,)), ("next_obs", (3, 2)),
+          ("terminated", (3,)))}
+        for i in range(2)
+    ]  # fmt: skip
+    learner.z_generator.manual_seed(0)
+    return learner.act(obs, context).tolist()
+
+
+def _rl2c(seed: int) -> RL2Continuous:
+    return RL2Continuous(2, 2, RL2ContinuousConfig(hidden_size=8, batch_trials=2), seed)
+
+
+def _train_rl2c(learner: RL2Continuous, seed: int) -> None:
+    rng = make_rng(seed)
+    learner.train(TrialNav2D(_NAV), lambda n: sample_goals(n, rng, _NAV), 16, 1)
+
+
+def _rl2c_actions(learner: RL2Continuous) -> list[Any]:
+    goals = sample_goals(2, make_rng(0), _NAV)
+    return learner.play(TrialNav2D(_NAV), goals, 16, deterministic=True).actions.tolist()
+
+
+def _maml(seed: int) -> MetaLearner:
+    agent = MAMLConfig(hidden_sizes=(8,), meta_batch_size=2, trajectories_per_task=2)
+    return MetaLearner(MetaLearnerConfig("maml", agent), seed)
+
+
+def _train_maml(learner: MetaLearner, seed: int) -> None:
+    learner.train(_NAV, 2, make_rng(seed))
+
+
+def _maml_actions(learner: MetaLearner) -> list[Any]:
+    return learner.act(make_rng(0).normal(size=(2, 3, 2)), make_rng(1)).tolist()
+
+
 def _untrained(learner: Any, seed: int) -> None:
     """Seeded initialisation only: training these takes minutes (their own tests do it)."""
     del learner, seed
@@ -396,6 +466,10 @@ CASES: dict[str, Case] = {
     "rl2-mdp": Case(
         _rl2_mdp, _rl2_train, lambda a: _rl2_totals(a, sample_mdps(8, 3, 2, make_rng(0)))
     ),
+    "sac": Case(_sac, _untrained, _sac_actions),
+    "pearl": Case(_pearl, _train_pearl, _pearl_actions),
+    "rl2-continuous": Case(_rl2c, _train_rl2c, _rl2c_actions),
+    "maml": Case(_maml, _train_maml, _maml_actions),
 }
 
 

@@ -390,3 +390,60 @@ def test_every_method_saves_and_loads(method: str, tmp_path: Path) -> None:
 def test_train_meta_rejects_an_unknown_method() -> None:
     with pytest.raises(ValueError, match="unknown"):
         train_meta("pearl", _tiny_policy(), TINY, Nav2DConfig(), 1, np.random.default_rng(0))
+
+
+def test_survey_policy_options_squash_the_mean_and_clamp_the_std() -> None:
+    config = MAMLConfig(hidden_sizes=(8,), tanh_mean=True, log_std_bounds=(-6.9, 0.0))
+    policy = make_policy(config, 0)
+    with torch.no_grad():
+        policy.log_std.fill_(3.0)
+        mean, log_std = policy(torch.full((4, 2), 1e3))
+    assert float(mean.abs().max()) <= 1.0 and torch.all(log_std == 0.0)
+
+
+def test_without_baseline_advantages_are_the_normalised_returns_to_go() -> None:
+    from hrrl.agents.maml import advantages, discounted_returns
+
+    config = MAMLConfig(linear_baseline=False, gamma=0.9)
+    env = Nav2DConfig(horizon=6)
+    batch = rollout_batch(
+        lambda p: np.ones_like(p), sample_goals(2, np.random.default_rng(0), env), 1, env
+    )
+    adv = advantages(batch, config)
+    returns = discounted_returns(batch.rewards, batch.valid, 0.9)
+    for k in range(2):
+        r = returns[k, 0][batch.valid[k, 0]]
+        expected = (r - r.mean()) / (r.std() + 1e-8)
+        assert np.allclose(adv[k, 0][batch.valid[k, 0]], expected)
+
+
+def test_training_killed_part_way_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    from hrrl.agents.maml import train_maml
+
+    config = MAMLConfig(hidden_sizes=(8,), meta_batch_size=2, trajectories_per_task=2)
+    env = Nav2DConfig(horizon=5)
+
+    def validate(policy: torch.nn.Module) -> float:
+        return -float(sum(p.detach().abs().sum() for p in policy.parameters()))
+
+    straight = make_policy(config, 0)
+    log = train_maml(straight, config, env, 6, np.random.default_rng(1), validate, 2)
+    # "killed" after 4 iterations (last checkpoint at 4), then restarted for the full 6
+    first = make_policy(config, 0)
+    train_maml(first, config, env, 4, np.random.default_rng(1), validate, 2, tmp_path, 2)
+    resumed = make_policy(config, 7)  # other initial weights: all must come from the checkpoint
+    log2 = train_maml(resumed, config, env, 6, np.random.default_rng(99), validate, 2, tmp_path, 2)
+    for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert log2.validation == log.validation and log2.best_iteration == log.best_iteration
+    assert log2.post_return == log.post_return
+
+
+def test_wide_report_calls_a_claim_above_the_oracle_not_reachable() -> None:
+    from hrrl.core.stats import mean_ci
+    from hrrl.experiments.maml_nav2d_wide import oracle_section, wide_protocol
+
+    cis = {m: [mean_ci([-400.0, -390.0])] * 6 for m in ("maml", "fomaml", "random")}
+    env = wide_protocol(False, None).env
+    assert "**not reachable**" in oracle_section(-51.15, env, cis)  # −20 > −51.15
+    assert "**reachable**" in oracle_section(-10.0, env, cis)  # −20 < −10

@@ -26,13 +26,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
+from hrrl.core.checkpoint import STATE, load_checkpoint, restore_rng, rng_state, save_checkpoint
 from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp
 from hrrl.core.seeding import init_module
@@ -72,6 +74,14 @@ class MAMLConfig:
     """ANIL: the inner loop adapts only the head (last linear layer of the mean network)."""
     reptile_step_size: float = 1.0
     """Reptile's outer step size ε in ``θ ← θ + ε (mean θ̃ − θ)``."""
+    tanh_mean: bool = False
+    """Squash the policy mean with tanh into [-1, 1] (the survey's demo, seed 001 line 1173)."""
+    log_std_bounds: tuple[float, float] | None = None
+    """Clamp the log standard deviation to these bounds (seed 001 line 1174: std in
+    [1e-3, 1]); None: unclamped."""
+    linear_baseline: bool = True
+    """Subtract the linear feature baseline from the returns-to-go before normalising; False:
+    normalised returns-to-go alone (the survey's demo, seed 001 lines 1219-1226)."""
 
 
 def inner_lr_at(config: MAMLConfig, step: int) -> float:
@@ -91,6 +101,8 @@ class GaussianMLPPolicy(nn.Module):
         super().__init__()
         self.obs_scale = config.obs_scale
         self.init_log_std = config.init_log_std
+        self.tanh_mean = config.tanh_mean
+        self.log_std_bounds = config.log_std_bounds
         self.mean_net = mlp([obs_dim, *config.hidden_sizes, act_dim])
         self.log_std = nn.Parameter(torch.full((act_dim,), config.init_log_std))
 
@@ -100,7 +112,12 @@ class GaussianMLPPolicy(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean = self.mean_net(obs * self.obs_scale)
-        return mean, self.log_std.expand_as(mean)
+        if self.tanh_mean:
+            mean = torch.tanh(mean)
+        log_std = self.log_std
+        if self.log_std_bounds is not None:
+            log_std = log_std.clamp(*self.log_std_bounds)
+        return mean, log_std.expand_as(mean)
 
 
 def make_policy(
@@ -212,7 +229,11 @@ def linear_baseline(
 def advantages(batch: TrajectoryBatch, config: MAMLConfig) -> np.ndarray:
     """(K, N, T) per-task normalised advantages (returns-to-go minus the baseline); 0 on padding."""
     returns = discounted_returns(batch.rewards, batch.valid, config.gamma)
-    adv = returns - linear_baseline(batch.observations, returns, batch.valid, config.baseline_reg)
+    adv = returns
+    if config.linear_baseline:
+        adv = returns - linear_baseline(
+            batch.observations, returns, batch.valid, config.baseline_reg
+        )
     axes = (1, 2)
     count = np.maximum(batch.valid.sum(axis=axes, keepdims=True), 1)
     mean = np.sum(np.where(batch.valid, adv, 0.0), axis=axes, keepdims=True) / count
@@ -421,6 +442,8 @@ def train_maml(
     rng: np.random.Generator,
     validate: Validator | None = None,
     validate_every: int = 0,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 50,
 ) -> TrainLog:
     """Meta-train ``policy`` in place with MAML (FOMAML if ``config.first_order``, ANIL if
     ``config.head_only``).
@@ -428,11 +451,19 @@ def train_maml(
     With ``validate`` and ``validate_every`` > 0 the policy is scored every ``validate_every``
     iterations (and at the end) and the best-scoring parameters are loaded back at the end
     (Finn et al. keep the best model); ``log.validation`` and ``log.best_iteration`` record it.
+
+    With ``checkpoint`` (a folder) the run saves its whole state there every
+    ``checkpoint_every`` iterations (policy, Adam moments, ``rng``, log, best model: safetensors
+    + JSON, :mod:`hrrl.core.checkpoint`) and, if the folder already holds one, resumes from it:
+    a run killed part-way and restarted ends with the same weights as an uninterrupted one.
     """
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.meta_lr)
     log = TrainLog()
     best: tuple[float, dict[str, torch.Tensor]] | None = None
-    for i in range(iterations):
+    start = 0
+    if checkpoint is not None and (Path(checkpoint) / STATE).is_file():
+        start, best = _resume(Path(checkpoint), policy, optimizer, rng, log)
+    for i in range(start, iterations):
         maml_iteration(policy, optimizer, config, env_config, rng, log)
         done = i + 1
         due = validate_every > 0 and (done % validate_every == 0 or done == iterations)
@@ -443,9 +474,63 @@ def train_maml(
                 state = {k: v.detach().clone() for k, v in policy.state_dict().items()}
                 best = (score, state)
                 log.best_iteration = done
+        if checkpoint is not None and (done % checkpoint_every == 0 or done == iterations):
+            _save_training(Path(checkpoint), done, policy, optimizer, rng, log, best)
     if best is not None:
         policy.load_state_dict(best[1])
     return log
+
+
+def _save_training(
+    folder: Path,
+    done: int,
+    policy: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    rng: np.random.Generator,
+    log: TrainLog,
+    best: tuple[float, dict[str, torch.Tensor]] | None,
+) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    moments = {
+        f"{i}.{k}": torch.as_tensor(v)
+        for i, st in optimizer.state_dict()["state"].items()
+        for k, v in st.items()
+    }
+    tensors: dict[str, dict[str, torch.Tensor]] = {"policy": policy.state_dict(), "adam": moments}
+    if best is not None:
+        tensors["best"] = best[1]
+    state = {
+        "iterations_done": done,
+        "rng": rng_state(rng),
+        "log": asdict(log),
+        "best_score": None if best is None else best[0],
+    }
+    save_checkpoint(folder, tensors, state)
+
+
+def _resume(
+    folder: Path,
+    policy: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    rng: np.random.Generator,
+    log: TrainLog,
+) -> tuple[int, tuple[float, dict[str, torch.Tensor]] | None]:
+    groups, state = load_checkpoint(folder)
+    policy.load_state_dict(groups["policy"])
+    opt_state = optimizer.state_dict()
+    per_param: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in groups.get("adam", {}).items():
+        i, _, name = key.partition(".")
+        per_param.setdefault(int(i), {})[name] = value
+    opt_state["state"] = per_param
+    optimizer.load_state_dict(opt_state)
+    rng.bit_generator.state = restore_rng(state["rng"]).bit_generator.state
+    for key, value in state["log"].items():
+        if key == "validation":
+            value = [(int(n), float(v)) for n, v in value]
+        setattr(log, key, value)
+    best = None if state["best_score"] is None else (float(state["best_score"]), groups["best"])
+    return int(state["iterations_done"]), best
 
 
 def reptile_outer_step(policy: nn.Module, adapted: Sequence[Params], step_size: float) -> None:

@@ -32,13 +32,25 @@ class Nav2DConfig:
     reward: RewardKind = "distance"
     """``distance``: -‖p - g‖ (authors' code); ``squared_distance``: -‖p - g‖² (paper text)."""
     success_tolerance: float = 0.01
-    """Episode terminates when both coordinates are within this of the goal (authors' code)."""
+    """Episode terminates when the point is within this of the goal (see ``success_metric``)."""
+    success_metric: Literal["max_abs", "euclidean"] = "max_abs"
+    """``max_abs``: both coordinates within the tolerance (Finn et al.'s code); ``euclidean``:
+    ‖p − g‖ < tolerance (the survey's demo, seed 001 line 1147)."""
+    action_limit: float | None = 1.0
+    """Actions are clipped to ±this before scaling; None: not clipped (seed 001 line 1139)."""
+    wall: float | None = None
+    """Positions are clipped to ``[-wall, wall]²``; None: ``horizon · max_step · action_limit``,
+    the farthest an episode can go (required when ``action_limit`` is None)."""
 
     @property
     def bound(self) -> float:
-        """Positions stay in ``[-bound, bound]²``: ``horizon · max_step``, the farthest an episode
-        can go, so the walls are never touched within an episode."""
-        return self.horizon * self.max_step
+        """Positions stay in ``[-bound, bound]²`` (by default the farthest an episode can go, so
+        the walls are never touched within an episode)."""
+        if self.wall is not None:
+            return self.wall
+        if self.action_limit is None:
+            raise ValueError("Nav2DConfig: set wall when actions are not clipped")
+        return self.horizon * self.max_step * self.action_limit
 
 
 def goal_reward(positions: np.ndarray, goals: np.ndarray, kind: RewardKind) -> np.ndarray:
@@ -55,10 +67,14 @@ def move(
     positions: np.ndarray, actions: np.ndarray, goals: np.ndarray, config: Nav2DConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One step of the dynamics for any batch shape: new positions, rewards, terminated flags."""
-    displacement = np.clip(actions, -1.0, 1.0) * config.max_step
-    new_positions = np.clip(positions + displacement, -config.bound, config.bound)
+    limit = config.action_limit
+    clipped = actions if limit is None else np.clip(actions, -limit, limit)
+    new_positions = np.clip(positions + clipped * config.max_step, -config.bound, config.bound)
     rewards = goal_reward(new_positions, goals, config.reward)
-    terminated = np.all(np.abs(new_positions - goals) < config.success_tolerance, axis=-1)
+    if config.success_metric == "euclidean":
+        terminated = np.linalg.norm(new_positions - goals, axis=-1) < config.success_tolerance
+    else:
+        terminated = np.all(np.abs(new_positions - goals) < config.success_tolerance, axis=-1)
     return new_positions, rewards, terminated
 
 
@@ -214,3 +230,70 @@ def rollout_batch(
         if not alive.any():
             break
     return TrajectoryBatch(goals, observations, actions, next_positions, rewards, valid)
+
+
+def straight_to_goal_actions(
+    positions: np.ndarray, goals: np.ndarray, config: Nav2DConfig, limit: float = 1.0
+) -> np.ndarray:
+    """The scripted oracle that knows the goal: per axis, the action that moves the point onto
+    the goal, clipped to ±``limit`` (the largest mean action a tanh-squashed policy can emit).
+
+    Under per-axis action limits this puts the point, after every step ``t``, at the point of
+    the reachable box ``[-t·s, t·s]²`` (``s = max_step · limit``) nearest the goal, so no
+    deterministic policy within the limit is closer at any step: its return is the best
+    achievable without action noise."""
+    return np.clip((goals - positions) / config.max_step, -limit, limit)
+
+
+def oracle_expected_return(config: Nav2DConfig, grid: int = 400, limit: float = 1.0) -> float:
+    """Expected return of :func:`straight_to_goal_actions` over goals uniform in the goal
+    square, by the midpoint rule on a ``grid × grid`` lattice of goals (deterministic: the
+    oracle and the dynamics have no noise)."""
+    edges = np.linspace(config.goal_low, config.goal_high, grid + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    gx, gy = np.meshgrid(centres, centres, indexing="ij")
+    goals = np.stack([gx.ravel(), gy.ravel()], axis=-1)
+    goal_b = goals[:, None, :]
+    batch = rollout_batch(
+        lambda p: straight_to_goal_actions(p, goal_b, config, limit), goals, 1, config
+    )
+    return float(batch.returns().mean())
+
+
+class TrialNav2D:
+    """Many tasks at once, each a *trial* of consecutive fixed-length episodes (RL²).
+
+    ``reset(goals)`` starts every trial; ``step(actions)`` moves every point with the same
+    dynamics as :class:`Nav2DEnv`. An episode always lasts ``horizon`` steps: a point that
+    reached the goal (terminated) stays there and collects reward 0 until the episode's end.
+    After ``horizon`` steps the points go back to the origin (same goal: the next episode of
+    the trial begins) and ``episode_end`` is True for that step.
+    """
+
+    def __init__(self, config: Nav2DConfig) -> None:
+        self.config = config
+        self.goals = np.zeros((0, 2))
+        self.positions = np.zeros((0, 2))
+        self.alive = np.zeros(0, dtype=bool)
+        self.t = 0
+
+    def reset(self, goals: np.ndarray) -> np.ndarray:
+        self.goals = np.asarray(goals, dtype=np.float64)
+        self.positions = np.zeros_like(self.goals)
+        self.alive = np.ones(len(self.goals), dtype=bool)
+        self.t = 0
+        return self.positions.copy()
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(observations after the step, rewards (K,), whether an episode just ended)."""
+        moved, rewards, terminated = move(self.positions, actions, self.goals, self.config)
+        rewards = np.where(self.alive, rewards, 0.0)
+        self.positions = np.where(self.alive[:, None], moved, self.positions)
+        self.alive = self.alive & ~terminated
+        self.t += 1
+        if self.t < self.config.horizon:
+            return self.positions.copy(), rewards, False
+        self.positions = np.zeros_like(self.goals)
+        self.alive = np.ones(len(self.goals), dtype=bool)
+        self.t = 0
+        return self.positions.copy(), rewards, True
