@@ -6,6 +6,10 @@ Targets use clipped double-Q learning and target policy smoothing:
 critic updates. Noise scales are fractions of the half-width of the action box. Batches carry
 ``obs, action, reward, next_obs, terminated`` and an optional per-sample ``discount``;
 truncation is never termination, so time limits bootstrap.
+
+For Dict goal environments, :class:`GoalTD3Agent` runs TD3 on ``observation ‖ desired_goal`` fed
+from a :class:`~hrrl.core.her_replay.HindsightReplayBuffer` (TD3 + HER with ``n_sampled_goal > 0``,
+plain goal-conditioned TD3 with 0), and :func:`train_goal_td3` is its training loop.
 """
 
 from __future__ import annotations

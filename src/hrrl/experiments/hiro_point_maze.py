@@ -118,18 +118,21 @@ def last_success(curve: list[tuple[int, float]], last: int = LAST_EVALS) -> floa
     return float(np.mean([success for _, success in periodic[-last:]]))
 
 
-def _curve_plot(by_method: dict[str, list[dict[str, Any]]], out: Path) -> str:
+def success_curve_plot(
+    curves: dict[str, list[list[tuple[int, float]]]], out: Path, ylabel: str
+) -> str:
+    """Mean success curve per method (seeds averaged, 95 % normal band clipped to [0, 1])."""
     fig, ax = new_figure()
-    for method, results in by_method.items():
-        length = min(len(r["curve"]) for r in results) - 1
-        steps = [s for s, _ in results[0]["curve"][:length]]
-        values = np.array([[v for _, v in r["curve"][:length]] for r in results])
+    for method, runs in curves.items():
+        length = min(len(c) for c in runs)
+        steps = [s for s, _ in runs[0][:length]]
+        values = np.array([[v for _, v in c[:length]] for c in runs])
         mean = values.mean(axis=0)
         half = 1.96 * values.std(axis=0, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0
         ax.plot(steps, mean, marker="o", label=method)
         ax.fill_between(steps, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1), alpha=0.2)
     ax.set_xlabel("environment steps")
-    ax.set_ylabel(f"greedy success ({EVAL_EPISODES} start/goal pairs)")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(-0.02, 1.02)
     ax.legend()
     name = "success_curves.png"
@@ -158,6 +161,11 @@ def _trajectory_plot(by_method: dict[str, list[dict[str, Any]]], out: Path) -> s
     name = "trajectories.png"
     save_figure(fig, out / name)
     return name
+
+
+def _plot(by_method: dict[str, list[dict[str, Any]]], out: Path) -> str:
+    periodic = {m: [r["curve"][:-1] for r in rs] for m, rs in by_method.items()}
+    return success_curve_plot(periodic, out, f"greedy success ({EVAL_EPISODES} start/goal pairs)")
 
 
 def _pair_verdict(a: str, b: str, success: dict[str, MeanCI]) -> str:
@@ -290,7 +298,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         setup,
         "## Results\n\n" + table,
         _note(success, ctx.quick, protocol["steps"]),
-        f"## Plots\n\n![success curves]({_curve_plot(by_method, ctx.out)})\n\n"
+        f"## Plots\n\n![success curves]({_plot(by_method, ctx.out)})\n\n"
         f"![trajectories]({_trajectory_plot(by_method, ctx.out)})",
         ctx.run_time_section(time.perf_counter() - started),
     ]

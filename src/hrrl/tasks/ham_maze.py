@@ -29,6 +29,7 @@ import numpy as np
 from hrrl.core.machines import HAM, Act, Call, Choose, Machine, Stop
 from hrrl.core.options import Option
 from hrrl.envs.four_rooms import ACTION_NAMES, MOVES, Cell, FourRoomsEnv
+from hrrl.solvers.value_iteration import value_iteration
 
 MAZE_LAYOUT = (
     "wwwwwwwwwwwwwwwwwww",
@@ -147,3 +148,16 @@ def corridor_options(env: FourRoomsEnv) -> list[Option]:
             name = f"{env.cells[start]}→{env.cells[target]}"
             options.append(Option(name, initiation, policy, termination))
     return options
+
+
+def oracle_selection(env: FourRoomsEnv, ham: HAM, gamma: float = 0.9) -> np.ndarray:
+    """Choices of :func:`corridor_ham` from the optimal primitive Q (value iteration): at each
+    choice point, follow the corridor in the best allowed direction. Its exact expected steps
+    say how much the machine's constraint costs (choice ``c`` of the root is direction ``c``)."""
+    _, q_star = value_iteration(env.tabular_model(), gamma)
+    selection = np.zeros((env.n_states, len(ham.choice_points), ham.n_choices))
+    for state in range(env.n_states):
+        for point in range(len(ham.choice_points)):
+            values = np.where(ham.available(point, state), q_star[state], -np.inf)
+            selection[state, point, int(np.argmax(values))] = 1.0
+    return selection
