@@ -40,7 +40,7 @@ METHODS = ("flat TD3", "TD3+HER", NO_CORRECTION, "HIRO")
 001 lines 127–137); HIRO with it."""
 PUBLISHED = {
     "flat TD3": "lowest of the three HIRO-paper methods (AntMaze)",
-    "TD3+HER": "not compared in the HIRO paper",
+    "TD3+HER": "— (no claim about it in our seeds)",
     NO_CORRECTION: "below HIRO (AntMaze, 'no off-policy correction' ablation)",
     "HIRO": "highest of the three (AntMaze)",
 }
