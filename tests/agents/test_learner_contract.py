@@ -48,7 +48,7 @@ from hrrl.agents.rl2 import RL2Config, RL2Learner
 from hrrl.agents.rl2_continuous import RL2Continuous, RL2ContinuousConfig
 from hrrl.agents.sac import SAC, SACConfig
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
-from hrrl.agents.td3 import TD3Config, TD3Learner
+from hrrl.agents.td3 import GoalTD3Agent, TD3Config, TD3Learner, td3_goal_episode
 from hrrl.core.checkpoint import STATE, TENSORS
 from hrrl.core.learner import Learner, load_learner, save_learner
 from hrrl.core.offline_gcrl import GoalSampler, train_offline
@@ -235,6 +235,24 @@ def _td3_actions(learner: TD3Learner) -> list[Any]:
     return learner.act(make_rng(0).normal(size=(8, 4)).astype(np.float32)).tolist()
 
 
+def _td3_her(seed: int) -> GoalTD3Agent:
+    return GoalTD3Agent(PointMazeEnv(max_steps=20), TD3Config(batch_size=16), seed, 4)
+
+
+def _train_td3_her(learner: GoalTD3Agent, seed: int) -> None:
+    env = PointMazeEnv(max_steps=20, random_goal=True)
+    env.reset(seed=seed)
+    rng = make_rng(seed)
+    for _ in range(3):
+        td3_goal_episode(env, learner, rng, True, lambda: learner.update(rng))
+
+
+def _td3_her_actions(learner: GoalTD3Agent) -> list[Any]:
+    obs = make_rng(0).uniform(0, 4, size=(3, 4, 2)).astype(np.float32)
+    batch = {"observation": obs[0], "achieved_goal": obs[1], "desired_goal": obs[2]}
+    return learner.act(batch).tolist()
+
+
 def _hiro(seed: int) -> HIROAgent:
     return HIROAgent(PointMazeEnv(), HIROConfig(), seed)
 
@@ -414,6 +432,7 @@ CASES: dict[str, Case] = {
     "h-dqn": Case(_dqn_h, _train_dqn_agent, _greedy_episodes),
     "her-dqn": Case(_her, _untrained, _her_actions),
     "td3": Case(_td3, _untrained, _td3_actions),
+    "td3-her": Case(_td3_her, _train_td3_her, _td3_her_actions),
     "hiro": Case(_hiro, _untrained, _hiro_actions),
     "gciql": Case(lambda s: GCIQLAgent(2, 2, _OFFLINE, s), _offline_train, _offline_actions),
     "hiql": Case(lambda s: HIQLAgent(2, 2, _OFFLINE, s), _offline_train, _offline_actions),

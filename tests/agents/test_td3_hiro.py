@@ -191,3 +191,52 @@ def test_evaluation_runs_on_the_separate_evaluation_env() -> None:
     ):  # fmt: skip
         starts = np.array([trace[0] for trace in result["final_traces"]])
         assert np.all(np.abs(starts - [3.5, 0.5]) <= 0.1 + 1e-6)
+
+
+def test_start_and_goal_boxes_draw_free_points_inside_them() -> None:
+    from hrrl.envs.point_maze import S_MAZE_WALLS, inside_wall
+
+    env = PointMazeEnv(size=6.0, walls=S_MAZE_WALLS, start=(0.75, 0.75), goal=(5.25, 5.0),
+                       start_box=(0.0, 1.0, 6.0, 2.5), goal_box=(1.0, 3.0, 2.0, 4.5))  # fmt: skip
+    env.reset(seed=0)
+    starts, goals = [], []
+    for _ in range(200):
+        obs, _ = env.reset()
+        starts.append(obs["observation"])
+        goals.append(obs["desired_goal"])
+    for points, (x0, y0, x1, y1) in ((starts, (0.0, 1.0, 6.0, 2.5)), (goals, (1.0, 3.0, 2.0, 4.5))):
+        arr = np.asarray(points, dtype=np.float64)
+        assert np.all((arr >= np.array([x0, y0]) - 1e-6) & (arr <= np.array([x1, y1]) + 1e-6))
+        assert not any(inside_wall(p, env.walls) for p in arr)
+    assert len({tuple(np.round(g, 3)) for g in goals}) > 100  # many goals, not one
+
+
+def test_td3_her_stores_whole_episodes_and_relabels() -> None:
+    from hrrl.agents.td3 import GoalTD3Agent, td3_goal_episode
+    from hrrl.core.seeding import make_rng
+
+    env = PointMazeEnv(max_steps=30, random_goal=True)
+    env.reset(seed=0)
+    agent = GoalTD3Agent(env, TD3Config(batch_size=64), 0, n_sampled_goal=4)
+    rng = make_rng(0)
+    steps = {"n": 0}
+    for _ in range(4):
+        td3_goal_episode(env, agent, rng, True, lambda: steps.__setitem__("n", steps["n"] + 1))
+    assert agent.buffer.n_episodes == 4 and len(agent.buffer) == steps["n"]
+    batch = agent.buffer.sample(512, rng)
+    relabelled = batch["relabelled"]
+    assert 0.7 < relabelled.mean() < 0.9  # k / (k + 1) = 0.8
+    # a goal taken from the very next achieved position is reached: reward 0, terminated
+    next_goal = batch["goal_step"] == batch.indices % 30 + 1
+    assert next_goal.any()
+    assert np.all(batch["reward"][next_goal] == 0.0) and np.all(batch["terminated"][next_goal] == 1)
+
+
+def test_td3_her_training_is_deterministic() -> None:
+    def arena() -> PointMazeEnv:
+        return PointMazeEnv(size=2.0, walls=(), start=(0.5, 0.5), goal=(1.5, 1.5), max_steps=40,
+                            random_goal=True)  # fmt: skip
+
+    runs = [train_goal_td3(arena, TD3Config(batch_size=32), 1, 300, 150, 2, warmup_steps=100,
+                           n_sampled_goal=4) for _ in range(2)]  # fmt: skip
+    assert runs[0] == runs[1]

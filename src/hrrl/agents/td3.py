@@ -6,6 +6,10 @@ Targets use clipped double-Q learning and target policy smoothing:
 critic updates. Noise scales are fractions of the half-width of the action box. Batches carry
 ``obs, action, reward, next_obs, terminated`` and an optional per-sample ``discount``;
 truncation is never termination, so time limits bootstrap.
+
+For Dict goal environments, :class:`GoalTD3Agent` runs TD3 on ``observation ‖ desired_goal`` fed
+from a :class:`~hrrl.core.her_replay.HindsightReplayBuffer` (TD3 + HER with ``n_sampled_goal > 0``,
+plain goal-conditioned TD3 with 0), and :func:`train_goal_td3` is its training loop.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from hrrl.agents.her import uvfa_batch
+from hrrl.core.her_replay import HindsightReplayBuffer
 from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp, soft_update
-from hrrl.core.replay import Batch, ReplayBuffer
+from hrrl.core.replay import Batch
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
 
 
@@ -186,44 +192,99 @@ class TD3Learner(StateArrays):
 
 
 def _goal_obs(obs: dict[str, np.ndarray]) -> np.ndarray:
-    return np.concatenate([obs["observation"], obs["desired_goal"]]).astype(np.float32)
+    return np.concatenate([obs["observation"], obs["desired_goal"]], axis=-1).astype(np.float32)
+
+
+class GoalTD3Agent(StateArrays):
+    """TD3 on ``observation ‖ desired_goal`` of a Dict goal env, fed from a
+    :class:`~hrrl.core.her_replay.HindsightReplayBuffer`: with ``n_sampled_goal = k > 0`` that is
+    TD3 + HER (Andrychowicz et al. 2017, ``future`` strategy, a relabelled goal with probability
+    ``k / (k + 1)``, rewards and termination recomputed by the env for the goal trained on);
+    ``k = 0`` is plain goal-conditioned TD3 on the same buffer."""
+
+    STATE = ("learner",)
+    """What it has learned (the learner contract, :mod:`hrrl.core.learner`)."""
+
+    def __init__(
+        self,
+        env: Any,
+        config: TD3Config,
+        seed: int,
+        n_sampled_goal: int = 4,
+        buffer_capacity: int = 200_000,
+    ) -> None:
+        space = env.observation_space
+        obs_dim = int(space["observation"].shape[0] + space["desired_goal"].shape[0])
+        self.config = config
+        self.n_sampled_goal = int(n_sampled_goal)
+        self.learner = TD3Learner(
+            obs_dim, env.action_space.low, env.action_space.high, config, seed
+        )
+        base = env.unwrapped
+        self.buffer = HindsightReplayBuffer(
+            max(1, buffer_capacity // base.max_steps),
+            base.max_steps,
+            base.compute_reward,
+            getattr(base, "compute_terminated", None),
+            self.n_sampled_goal,
+        )
+
+    def act(
+        self,
+        obs: dict[str, np.ndarray],
+        rng: np.random.Generator | None = None,
+        noise: float | None = None,
+    ) -> np.ndarray:
+        """Deterministic actions (Gaussian exploration noise when ``rng``)."""
+        return self.learner.act(_goal_obs(obs), rng, noise)
+
+    def update(self, rng: np.random.Generator) -> float:
+        """One TD3 step on a (hindsight-relabelled) batch; no-op on an empty buffer."""
+        if self.buffer.n_episodes == 0:
+            return 0.0
+        return self.learner.update(uvfa_batch(self.buffer.sample(self.config.batch_size, rng)))
 
 
 def td3_goal_episode(
     env: Any,
-    learner: TD3Learner,
+    agent: GoalTD3Agent,
     rng: np.random.Generator,
     explore: bool,
-    on_transition: Callable[[dict[str, np.ndarray]], None] = lambda _t: None,
+    on_step: Callable[[], None] = lambda: None,
     random_actions: Callable[[], bool] = lambda: False,
     trace: list[np.ndarray] | None = None,
 ) -> bool:
-    """One episode of flat TD3 on ``observation ‖ desired_goal`` of a Dict goal env; every
-    transition goes to ``on_transition`` when ``explore``; ``trace`` collects the achieved goals.
-    Returns success."""
+    """One episode of goal-conditioned TD3; when ``explore`` the whole episode goes to the
+    agent's buffer at its end and ``on_step()`` runs after every step (updates, evaluations);
+    ``trace`` collects the achieved goals. Returns success."""
     obs, _ = env.reset()
+    log: dict[str, list[Any]] = {
+        "observation": [obs["observation"]],
+        "achieved_goal": [obs["achieved_goal"]],
+        "action": [],
+        "terminated": [],
+    }
     if trace is not None:
         trace.append(obs["achieved_goal"].copy())
     while True:
-        flat = _goal_obs(obs)
         if explore and random_actions():
             space = env.action_space  # drawn from our generator, not the space's own RNG
             action = rng.uniform(space.low, space.high).astype(np.float32)
         else:
-            action = learner.act(flat, rng if explore else None)
-        obs, reward, terminated, truncated, info = env.step(action)
+            action = agent.act(obs, rng if explore else None)
+        desired = obs["desired_goal"]
+        obs, _, terminated, truncated, info = env.step(action)
         if trace is not None:
             trace.append(obs["achieved_goal"].copy())
         if explore:
-            on_transition(
-                {
-                    "obs": flat[None],
-                    "action": action[None],
-                    "reward": np.array([reward], dtype=np.float32),
-                    "next_obs": _goal_obs(obs)[None],
-                    "terminated": np.array([terminated], dtype=np.float32),
-                }
-            )
+            for key, value in (("observation", obs["observation"]), ("action", action),
+                               ("achieved_goal", obs["achieved_goal"]),
+                               ("terminated", terminated)):  # fmt: skip
+                log[key].append(value)
+            if terminated or truncated:
+                episode = {k: np.asarray(v) for k, v in log.items()}
+                agent.buffer.add_episode({**episode, "desired_goal": desired})
+            on_step()
         if terminated or truncated:
             return bool(info.get("is_success", terminated))
 
@@ -260,40 +321,36 @@ def train_goal_td3(
     warmup_steps: int = 1000,
     buffer_capacity: int = 200_000,
     make_eval_env: Callable[[], Any] | None = None,
+    n_sampled_goal: int = 0,
 ) -> dict[str, Any]:
-    """Flat TD3 on a Dict goal env for ``steps`` steps (uniform actions for ``warmup_steps``);
-    greedy success rate every ``eval_every`` steps and at the end, on ``make_eval_env()`` (by
-    default another ``make_env()``)."""
+    """Goal-conditioned TD3 on a Dict goal env for ``steps`` steps (uniform actions for
+    ``warmup_steps``, then one update per step), with HER when ``n_sampled_goal > 0``; greedy
+    success rate over ``eval_episodes`` episodes every ``eval_every`` steps and at the end, on
+    ``make_eval_env()`` (by default another ``make_env()``)."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
     env = make_env()
     eval_env = (make_eval_env or make_env)()
     env.reset(seed=env_seed)
     eval_env.reset(seed=eval_seed)
-    space = env.observation_space
-    obs_dim = int(space["observation"].shape[0] + space["desired_goal"].shape[0])
-    learner = TD3Learner(obs_dim, env.action_space.low, env.action_space.high, config, agent_seed)
-    buffer = ReplayBuffer(buffer_capacity)
+    agent = GoalTD3Agent(env, config, agent_seed, n_sampled_goal, buffer_capacity)
     rng = make_rng(rng_seed)
     curve: list[tuple[int, float]] = []
     counter = {"steps": 0}
 
-    def on_transition(transition: dict[str, np.ndarray]) -> None:
-        buffer.add(transition)
+    def on_step() -> None:
         counter["steps"] += 1
         if counter["steps"] > warmup_steps:
-            learner.update(buffer.sample(config.batch_size, rng))
+            agent.update(rng)
         if counter["steps"] % eval_every == 0:
-            wins = [td3_goal_episode(eval_env, learner, rng, False) for _ in range(eval_episodes)]
+            wins = [td3_goal_episode(eval_env, agent, rng, False) for _ in range(eval_episodes)]
             curve.append((counter["steps"], float(np.mean(wins))))
 
     episodes = 0
     while counter["steps"] < steps:
-        td3_goal_episode(
-            env, learner, rng, True, on_transition, lambda: counter["steps"] < warmup_steps
-        )
+        td3_goal_episode(env, agent, rng, True, on_step, lambda: counter["steps"] < warmup_steps)
         episodes += 1
     return final_goal_evaluation(
-        lambda trace: td3_goal_episode(eval_env, learner, rng, False, trace=trace),
+        lambda trace: td3_goal_episode(eval_env, agent, rng, False, trace=trace),
         eval_episodes, curve, counter["steps"], episodes,
     )  # fmt: skip

@@ -108,7 +108,10 @@ class FourRoomsEnv(gymnasium.Env[int, int]):
     gymnasium's Taxi; :meth:`tabular_model` gives the same as arrays for value iteration, and
     :meth:`dynamics` the goal-free move probabilities. :meth:`step` samples exactly that model.
 
-    **Version history**: v0, first version.
+    **Other maps**: ``layout`` (rows of ``w`` and spaces, walls all round) replaces the map;
+    everything else (actions, slips, model) is the same on it.
+
+    **Version history**: v0, first version; v0.1, the ``layout`` argument (default unchanged).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -120,8 +123,10 @@ class FourRoomsEnv(gymnasium.Env[int, int]):
         max_steps: int = 1000,
         start: Cell | None = None,
         render_mode: str | None = None,
+        layout: tuple[str, ...] = LAYOUT,
     ) -> None:
-        self.cells = free_cells()
+        self.layout = tuple(layout)
+        self.cells = free_cells(self.layout)
         self.index = {cell: i for i, cell in enumerate(self.cells)}
         self.n_states = len(self.cells)
         self.success_prob = float(success_prob)
@@ -140,7 +145,7 @@ class FourRoomsEnv(gymnasium.Env[int, int]):
     def _checked_cell(self, cell: Cell) -> Cell:
         cell = (int(cell[0]), int(cell[1]))
         if cell not in self.index:
-            raise ValueError(f"{cell} is not a free cell of Four Rooms")
+            raise ValueError(f"{cell} is not a free cell of the layout")
         return cell
 
     def _build_move_table(self) -> np.ndarray:
@@ -240,7 +245,7 @@ class FourRoomsEnv(gymnasium.Env[int, int]):
     def render(self) -> str | None:
         if self.render_mode != "ansi":
             return None
-        rows = [list(row) for row in LAYOUT]
+        rows = [list(row) for row in self.layout]
         gr, gc = self.goal
         rows[gr][gc] = "G"
         ar, ac = self.cells[self._state]

@@ -14,6 +14,11 @@ Box2D = tuple[float, float, float, float]
 U_MAZE_WALLS: tuple[Box2D, ...] = ((0.0, 1.5, 3.0, 2.5),)
 """One wall from the left edge: in a 4×4 arena it leaves a U-shaped corridor."""
 
+S_MAZE_WALLS: tuple[Box2D, ...] = ((0.0, 1.5, 4.5, 2.0), (1.5, 3.5, 6.0, 4.0))
+"""Two walls, from the left and from the right edge: in a 6×6 arena they leave an S-shaped
+corridor (1.5 wide at the bottom, the middle and the turns; geodesic length about 14 from the
+bottom-left to the top-right corner)."""
+
 
 def _sweep_axis(
     position: np.ndarray, delta: float, axis: int, walls: tuple[Box2D, ...], size: float
@@ -72,6 +77,9 @@ class PointMazeEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):
     and back left along the top). The point starts near ``start`` (uniform jitter ±0.1) and must
     come within ``goal_radius`` of the goal (default ``(0.5, 3.5)``, the far end of the U; with
     ``random_goal=True`` goals are drawn uniformly from free space away from the start).
+    ``start_box`` / ``goal_box`` (``(x_min, y_min, x_max, y_max)``) instead draw the start / the
+    goal uniformly from the free part of a box every episode (an evaluation over many
+    start/goal pairs).
 
     Spaces:
         observation: ``Dict(observation, achieved_goal, desired_goal)``, each ``Box(0, size,
@@ -87,6 +95,7 @@ class PointMazeEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):
 
     Version history:
         v0: initial version.
+        v0.1: ``start_box`` and ``goal_box`` (defaults unchanged).
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
@@ -102,6 +111,8 @@ class PointMazeEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):
         max_steps: int = 200,
         reward_type: str = "sparse",
         random_goal: bool = False,
+        start_box: Box2D | None = None,
+        goal_box: Box2D | None = None,
     ) -> None:
         if reward_type not in ("sparse", "dense"):
             raise ValueError("reward_type must be 'sparse' or 'dense'")
@@ -119,6 +130,8 @@ class PointMazeEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):
         self.max_steps = int(max_steps)
         self.reward_type = reward_type
         self.random_goal = bool(random_goal)
+        self.start_box = None if start_box is None else tuple(float(v) for v in start_box)
+        self.goal_box = None if goal_box is None else tuple(float(v) for v in goal_box)
         box = spaces.Box(0.0, self.size, shape=(2,), dtype=np.float32)
         self.observation_space = spaces.Dict(
             {"observation": box, "achieved_goal": box, "desired_goal": box}
@@ -150,7 +163,16 @@ class PointMazeEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):
             "desired_goal": self._goal.astype(np.float32),
         }
 
+    def _sample_in(self, box: tuple[float, ...]) -> np.ndarray:
+        """A uniform free point of ``box`` (rejection sampling)."""
+        while True:
+            point = self.np_random.uniform(box[:2], box[2:])
+            if not inside_wall(point, self.walls):
+                return point
+
     def _sample_goal(self) -> np.ndarray:
+        if self.goal_box is not None:
+            return self._sample_in(self.goal_box)
         while True:
             goal = self.np_random.uniform(0.25, self.size - 0.25, size=2)
             far = np.linalg.norm(goal - self._position) > 2 * self.goal_radius
@@ -161,9 +183,13 @@ class PointMazeEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
-        jitter = self.np_random.uniform(-0.1, 0.1, size=2)
-        self._position = np.clip(self.start + jitter, 0.0, self.size)
-        self._goal = self._sample_goal() if self.random_goal else self.goal.copy()
+        if self.start_box is not None:
+            self._position = self._sample_in(self.start_box)
+        else:
+            jitter = self.np_random.uniform(-0.1, 0.1, size=2)
+            self._position = np.clip(self.start + jitter, 0.0, self.size)
+        random_goal = self.random_goal or self.goal_box is not None
+        self._goal = self._sample_goal() if random_goal else self.goal.copy()
         self._steps = 0
         return self._obs(), {"is_success": False}
 

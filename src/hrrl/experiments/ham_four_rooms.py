@@ -68,9 +68,18 @@ def run_trial(
 ) -> dict[str, Any]:
     rng = make_rng(seed)
     env = FourRoomsEnv(goal=GOALS[goal])
+    learner = _learner(method, env, alpha, epsilon, rng)
+    return {"method": method, "goal": goal, "seed": seed,
+            **learning_trial(learner, env, rng, episodes, eval_every)}  # fmt: skip
+
+
+def learning_trial(
+    learner: Any, env: FourRoomsEnv, rng: Any, episodes: int, eval_every: int
+) -> dict[str, Any]:
+    """Train ``learner`` (options or HAMQ) for ``episodes`` episodes on ``env``, evaluating its
+    greedy policy exactly every ``eval_every`` episodes against the optimal expected steps."""
     dynamics = env.dynamics()
     optimum = optimal_expected_steps(env)
-    learner = _learner(method, env, alpha, epsilon, rng)
     first_near = first_rough = None
     curve, episode_steps, decisions = [], [], []
     for episode in range(1, episodes + 1):
@@ -87,9 +96,6 @@ def run_trial(
                 first_rough = episode
     final = _greedy_steps(learner, env, dynamics)
     return {
-        "method": method,
-        "goal": goal,
-        "seed": seed,
         "optimal_expected_steps": optimum,
         "episodes_to_near_optimal": first_near,
         "episodes_to_rough": first_rough,

@@ -11,8 +11,11 @@ from scipy.sparse.csgraph import dijkstra
 from hrrl.envs.point_maze import PointMazeEnv, inside_wall
 
 
-def geodesic_distance_map(env: PointMazeEnv, resolution: float = 0.1) -> np.ndarray:
-    """Shortest free-space distance from every grid cell centre to the goal (``inf`` in walls)."""
+def geodesic_distance_map(
+    env: PointMazeEnv, resolution: float = 0.1, target: tuple[float, float] | None = None
+) -> np.ndarray:
+    """Shortest free-space distance from every grid cell centre to ``target`` (default: the
+    env's goal; ``inf`` in walls)."""
     cells = round(env.size / resolution)
     centres = (np.arange(cells) + 0.5) * resolution
     free = np.array([[not inside_wall(np.array([x, y]), env.walls) for y in centres]
@@ -28,9 +31,8 @@ def geodesic_distance_map(env: PointMazeEnv, resolution: float = 0.1) -> np.ndar
                     cols.append(index[ni, nj])
                     weights.append(resolution * np.hypot(di, dj))
     graph = coo_matrix((weights, (rows, cols)), shape=(cells * cells, cells * cells)).tocsr()
-    goal_cell = index[
-        cell_index(env.goal[0], resolution, cells), cell_index(env.goal[1], resolution, cells)
-    ]
+    x, y = env.goal if target is None else target
+    goal_cell = index[cell_index(x, resolution, cells), cell_index(y, resolution, cells)]
     return dijkstra(graph, directed=False, indices=goal_cell).reshape(cells, cells)
 
 
@@ -39,10 +41,13 @@ def cell_index(coordinate: float, resolution: float, cells: int) -> int:
     return int(min(cells - 1, max(0, coordinate // resolution)))
 
 
-def closest_approach(traces: list[list[list[float]]], distances: np.ndarray) -> float:
-    """Mean over episodes of the smallest geodesic distance to the goal along the trajectory."""
+def closest_approach(
+    traces: list[list[list[float]]], distances: np.ndarray, size: float = 4.0
+) -> float:
+    """Mean over episodes of the smallest geodesic distance to the goal along the trajectory
+    (``distances`` from :func:`geodesic_distance_map` of a ``size × size`` arena)."""
     cells = distances.shape[0]
-    resolution = 4.0 / cells
+    resolution = size / cells
     best = []
     for trace in traces:
         points = np.asarray(trace)
