@@ -345,11 +345,11 @@ def _dqn_h(seed: int) -> HDQNAgent:
 
 
 _OFFLINE = OfflineGCConfig(hidden=(16, 16), subgoal_steps=4, batch_size=16)
-_NAV = NavigateParams(episodes=3, episode_length=40)
+_OFFLINE_DATA = NavigateParams(episodes=3, episode_length=40)
 
 
 def _offline_train(learner: Any, seed: int) -> None:
-    data = generate_navigate(_NAV)
+    data = generate_navigate(_OFFLINE_DATA)
     if isinstance(learner, CFHRLAgent):
         learner.set_candidates(data.observations, make_rng(seed))
     sampler = GoalSampler(data.observations, data.actions, learner.hp.sampling())
