@@ -10,6 +10,7 @@ the greedy policy's exact expected steps (mean over the 103 non-goal starts) are
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -41,7 +42,17 @@ BASE_SEED = 20261201
 EARLY = 100
 
 
-def _learner(method: str, env: FourRoomsEnv, alpha: float, epsilon: float, rng: Any) -> Any:
+def make_learner(
+    method: str,
+    env: FourRoomsEnv,
+    alpha: float,
+    epsilon: float,
+    rng: Any,
+    options: Callable[[FourRoomsEnv], list[Any]] = hallway_options,
+    machine: Callable[[FourRoomsEnv], Any] = door_ham,
+) -> Any:
+    """The learner of ``method``: "flat-Q", "options SMDP-Q" / "options intra-option-Q" (over
+    ``options(env)`` and the primitives), "HAMQ flat", or HAMQ with ``machine(env)``."""
     prims = primitive_options(env.n_states, len(MOVES))
     if method == "flat-Q":
         config = OptionQConfig(learning="smdp", alpha=alpha, epsilon=epsilon, gamma=GAMMA)
@@ -49,8 +60,8 @@ def _learner(method: str, env: FourRoomsEnv, alpha: float, epsilon: float, rng: 
     if method.startswith("options"):
         rule: Literal["smdp", "intra-option"] = "smdp" if "SMDP" in method else "intra-option"
         config = OptionQConfig(learning=rule, alpha=alpha, epsilon=epsilon, gamma=GAMMA)
-        return OptionQLearner(OptionSet(hallway_options(env) + prims, len(MOVES)), config, rng)
-    ham = door_ham(env) if "door" in method else flat_ham(env)
+        return OptionQLearner(OptionSet(options(env) + prims, len(MOVES)), config, rng)
+    ham = flat_ham(env) if method == "HAMQ flat" else machine(env)
     return HamQLearner(ham, HamQConfig(alpha=alpha, epsilon=epsilon, gamma=GAMMA), rng)
 
 
@@ -68,7 +79,7 @@ def run_trial(
 ) -> dict[str, Any]:
     rng = make_rng(seed)
     env = FourRoomsEnv(goal=GOALS[goal])
-    learner = _learner(method, env, alpha, epsilon, rng)
+    learner = make_learner(method, env, alpha, epsilon, rng)
     return {"method": method, "goal": goal, "seed": seed,
             **learning_trial(learner, env, rng, episodes, eval_every)}  # fmt: skip
 

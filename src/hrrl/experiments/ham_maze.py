@@ -13,21 +13,18 @@ expected steps (absorption times of its Markov chain, mean over all non-goal sta
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from hrrl.agents.ham import HamQConfig, HamQLearner, ham_expected_steps
-from hrrl.agents.options import OptionQConfig, OptionQLearner, OptionSet, primitive_options
+from hrrl.agents.ham import ham_expected_steps
 from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
 from hrrl.core.stats import mean_ci
-from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
 from hrrl.experiments._learning_speed import cell, censored_summary, pick, speedup
 from hrrl.experiments.base import Experiment, ExperimentContext
-from hrrl.experiments.ham_four_rooms import EARLY, GAMMA, learning_trial
-from hrrl.tasks.four_rooms_ham import flat_ham
+from hrrl.experiments.ham_four_rooms import EARLY, GAMMA, learning_trial, make_learner
 from hrrl.tasks.ham_maze import (
     MAZE_LAYOUT,
     corridor_ham,
@@ -48,25 +45,12 @@ GOAL = "G"
 BASE_SEED = 19980101
 
 
-def _learner(method: str, env: FourRoomsEnv, alpha: float, epsilon: float, rng: Any) -> Any:
-    prims = primitive_options(env.n_states, len(MOVES))
-    if method == "flat-Q":
-        config = OptionQConfig(learning="smdp", alpha=alpha, epsilon=epsilon, gamma=GAMMA)
-        return OptionQLearner(OptionSet(prims, len(MOVES)), config, rng)
-    if method.startswith("options"):
-        rule: Literal["smdp", "intra-option"] = "smdp" if "SMDP" in method else "intra-option"
-        config = OptionQConfig(learning=rule, alpha=alpha, epsilon=epsilon, gamma=GAMMA)
-        return OptionQLearner(OptionSet(corridor_options(env) + prims, len(MOVES)), config, rng)
-    ham = corridor_ham(env) if "corridor" in method else flat_ham(env)
-    return HamQLearner(ham, HamQConfig(alpha=alpha, epsilon=epsilon, gamma=GAMMA), rng)
-
-
 def run_trial(
     method: str, seed: int, episodes: int, eval_every: int, alpha: float, epsilon: float
 ) -> dict[str, Any]:
     rng = make_rng(seed)
     env = maze_env()
-    learner = _learner(method, env, alpha, epsilon, rng)
+    learner = make_learner(method, env, alpha, epsilon, rng, corridor_options, corridor_ham)
     return {"method": method, "goal": GOAL, "seed": seed,
             **learning_trial(learner, env, rng, episodes, eval_every)}  # fmt: skip
 
