@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import torch
+
+ModuleT = TypeVar("ModuleT", bound=torch.nn.Module)
 
 
 def make_rng(seed: int | None) -> np.random.Generator:
@@ -22,7 +26,7 @@ def torch_generator(seed: int) -> torch.Generator:
     return gen
 
 
-def init_module(module: torch.nn.Module, seed: int) -> torch.nn.Module:
+def init_module(module: ModuleT, seed: int) -> ModuleT:
     """Re-initialise every parameter of ``module`` deterministically from ``seed``.
 
     Uses the layers' own ``reset_parameters`` under a forked RNG, so the global torch RNG is left

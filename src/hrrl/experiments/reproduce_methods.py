@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hrrl.evaluation import evaluate
 from hrrl.policies import GreedyPolicy, NumberLinePolicy, RandomPolicy
@@ -92,7 +92,9 @@ def _train_table(method: str, seed: int, budget: Budget, run_dir: Path) -> Train
     from hrrl.agents.baselines.option_q import NumberLineQConfig, TablePolicy, train_table
 
     del run_dir
-    option_set = "primitive" if method == "tabular-q" else "options"
+    option_set: Literal["primitive", "options"] = (
+        "primitive" if method == "tabular-q" else "options"
+    )
     config = NumberLineQConfig(
         option_set=option_set, total_steps=budget.baseline_steps, pool_size=budget.pool_size
     )

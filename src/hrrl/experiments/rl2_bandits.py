@@ -149,6 +149,14 @@ def tuned_policies(n_pulls: int, k: int, seed: int) -> list[BanditPolicy]:
     return tuned
 
 
+def _tuned_value(policy: BanditPolicy) -> float:
+    """The tuned parameter of a tuned baseline: UCB1's c or ε-greedy's ε."""
+    if isinstance(policy, UCB1Policy):
+        return policy.c
+    assert isinstance(policy, EpsilonGreedyPolicy)
+    return policy.epsilon
+
+
 def run_setting(
     n_pulls: int,
     k: int,
@@ -175,7 +183,7 @@ def run_setting(
         "k": k,
         "seed": seed,
         "methods": methods,
-        "tuned": {p.name: p.c if isinstance(p, UCB1Policy) else p.epsilon for p in tuned},
+        "tuned": {p.name: _tuned_value(p) for p in tuned},
     }
     if rl2_updates > 0:
         config = replace(rl2 or RL2Config(), updates=rl2_updates, batch_trials=batch_trials)

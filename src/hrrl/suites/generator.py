@@ -175,9 +175,9 @@ def _draw_one(spec: SuiteSpec, rng: np.random.Generator, problem_id: str) -> Pro
             verdict = solve(budgeted)
             extra = {**budgeted.extra, "feasible": verdict.feasible}
             return replace(budgeted, extra=extra)
-        budgeted = _with_budget(problem, spec.budget)
-        if budgeted is not None and solve(budgeted).feasible:
-            return budgeted
+        candidate = _with_budget(problem, spec.budget)
+        if candidate is not None and solve(candidate).feasible:
+            return candidate
     raise InputError(
         f"could not draw a feasible {spec.category!r} problem in {MAX_TRIES} tries; "
         "lower the forbidden density or widen the budget"
