@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from hrrl.core.lock import RunLocked, run_lock
+from hrrl.experiments import list_experiments
 from hrrl.experiments.base import Experiment, ExperimentContext, code_version, run_experiment
 
 CALLS: list[tuple[str, int]] = []
@@ -129,3 +130,19 @@ def test_cache_keys_are_the_same_in_every_process() -> None:
         for _ in range(2)
     }
     assert len(keys) == 1 and keys.pop().startswith("m-s0-")
+
+
+@pytest.mark.parametrize("name", sorted(list_experiments()))
+def test_an_unknown_protocol_is_refused_before_any_work(name: str, tmp_path: Path, capsys) -> None:
+    """`--protocol` is checked against the experiment's declared names (none for most) before
+    the run starts: one line, exit 2, nothing written."""
+    from hrrl.cli import main
+    from hrrl.experiments import get_experiment
+
+    out = tmp_path / "out"
+    assert main(["experiment", name, "--protocol", "no-such-protocol", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--protocol" in err
+    expected = get_experiment(name).protocols
+    assert all(p in err for p in expected)
+    assert not out.exists()

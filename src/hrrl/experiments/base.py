@@ -144,6 +144,9 @@ class Experiment:
     """Runs the protocol, writes REPORT.md, returns the headline numbers."""
     default_seeds: int = 5
     quick_seeds: int = 2
+    protocols: tuple[str, ...] = ()
+    """Names ``--protocol`` accepts, the default first; empty: the experiment offers none, and
+    :func:`run_experiment` refuses any ``--protocol`` (one line, exit 2) before doing work."""
 
 
 def code_version() -> str:
@@ -204,6 +207,14 @@ def run_experiment(
 
     ``out`` is locked for the run; finished jobs are cached in it, so rerunning the same command
     after an interruption resumes."""
+    if protocol is not None and protocol not in experiment.protocols:
+        from hrrl.errors import InputError
+
+        if not experiment.protocols:
+            raise InputError(f"{experiment.name} offers no --protocol (drop it)")
+        raise InputError(
+            f"--protocol for {experiment.name} must be one of {', '.join(experiment.protocols)}"
+        )
     n_seeds = (
         seeds
         if seeds is not None

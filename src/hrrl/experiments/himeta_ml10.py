@@ -170,4 +170,5 @@ EXPERIMENT = Experiment(
     run=run,
     default_seeds=2,
     quick_seeds=1,
+    protocols=("fixed", "standard"),
 )

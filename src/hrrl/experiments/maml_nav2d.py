@@ -289,4 +289,5 @@ EXPERIMENT = Experiment(
     run=run,
     default_seeds=5,
     quick_seeds=2,
+    protocols=PROTOCOL_NAMES,
 )

@@ -192,4 +192,5 @@ EXPERIMENT = Experiment(
     run=run,
     default_seeds=5,
     quick_seeds=2,
+    protocols=("faithful", "scaled"),
 )

@@ -288,6 +288,7 @@ EXPERIMENT = Experiment(
     run=run,
     default_seeds=3,
     quick_seeds=2,
+    protocols=("default", "faithful", "faithful-4x"),
 )
 
 __all__ = ["EXPERIMENT", "run_setting"]
