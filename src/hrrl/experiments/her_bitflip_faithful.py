@@ -42,6 +42,10 @@ BUDGET_REPORT = Path("docs/experiments/her-bitflip-budget/results.json")
 """The committed ``her-bitflip-budget`` results (batch 128, no clipping), read for comparison."""
 
 
+SOLVED = 0.9
+"""Mean final success that counts as the paper's "solves" (as in `her-bitflip`'s notes)."""
+
+
 def _protocol(quick: bool) -> dict[str, Any]:
     if quick:
         return {"cases": [("DQN", 10), ("DQN+HER", 10)], "multiple": 10, "eval_multiple": 5}
@@ -91,11 +95,18 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         summary[f"{method} n={n}"] = {"mean": final.mean, "ci95": final.half_width, "n": final.n}
         wall = mean_ci([r["wall_s"] for r in results]).format(0)
         reference = _reference(method, n, multiple)
-        rows.append([method, n, multiple * n, final_clipped, reference, CLAIMS[method], wall])
+        verdict = (
+            "reproduced"
+            if final.mean >= SOLVED
+            else f"**not reproduced** (gap {final.mean - SOLVED:+.2f} to {SOLVED:.0%})"
+        )
+        rows.append(
+            [method, n, multiple * n, final_clipped, reference, CLAIMS[method], verdict, wall]
+        )
     table = markdown_table(
         ["method", "bits", "cycles", "success (batch 1,024, clipped)",
          "her-bitflip-budget at the same cycles (batch 128, unclipped)",
-         "paper (Fig. 1)", "wall s / seed"],
+         "paper (Fig. 1)", "verdict", "wall s / seed"],
         rows,
     )  # fmt: skip
     fig, ax = new_figure()
@@ -125,6 +136,9 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "paper's protocol is not in our seeds: seed 004 lines 44–48 describe HER and line 78 "
         "cites the paper). The remaining protocol difference is the cycle count, and the "
         "paper's 8 parallel workers (we use one learner with the same effective batch).",
+        f'- Verdict rule: the paper\'s "solves" is read as a mean success ≥ {SOLVED:.0%} (the '
+        "threshold `her-bitflip` uses); every n here is within the range the paper says each "
+        "method solves. The most likely cause of a miss is the budget: the cycle count above.",
         f"- Success: greedy success rate over {EVAL_EPISODES} fresh episodes at the end of "
         f"training; mean ± 95 % CI over {ctx.seeds} seeds (Student t, clipped to [0, 1]).",
         "- The right-hand column reads the committed `her-bitflip-budget` results.json (same "
