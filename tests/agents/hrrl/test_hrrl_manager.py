@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
@@ -80,6 +81,27 @@ def test_v2_run_saves_and_loads_without_pickle(tmp_path) -> None:
     assert isinstance(registry_load(run), ManagerPolicy)
 
 
+def _drawn_problem(
+    target: int, forbidden: list[int], actions: tuple[int, ...], budget: str | None, reverse: bool
+) -> tuple[Any, Any] | None:
+    """The hypothesis-drawn problem (mirrored when ``reverse``; step budget = the optimum, or one
+    short of it) and its exact verdict; None when the budget would be under one step."""
+    forbidden = [f for f in set(forbidden) if f != target]
+    problem = make_problem(target, forbidden, actions)
+    if reverse:
+        problem = make_problem(
+            0, [target - f for f in forbidden], tuple(-a for a in actions), start=target
+        )
+    verdict = solve(problem)
+    if budget is not None and verdict.unbudgeted_steps:
+        steps = verdict.unbudgeted_steps - (1 if budget == "optimal-1" else 0)
+        if steps < 1:
+            return None
+        problem = dataclasses.replace(problem, max_steps=steps)
+        verdict = solve(problem)
+    return problem, verdict
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(5, 300),
@@ -91,19 +113,10 @@ def test_v2_run_saves_and_loads_without_pickle(tmp_path) -> None:
 def test_manager_is_optimal_and_never_claims_the_impossible(
     tiny_net, target, forbidden, actions, budget, reverse
 ) -> None:
-    forbidden = [f for f in set(forbidden) if f != target]
-    problem = make_problem(target, forbidden, actions)
-    if reverse:
-        problem = make_problem(
-            0, [target - f for f in forbidden], tuple(-a for a in actions), start=target
-        )
-    verdict = solve(problem)
-    if budget is not None and verdict.unbudgeted_steps:
-        steps = verdict.unbudgeted_steps - (1 if budget == "optimal-1" else 0)
-        if steps < 1:
-            return
-        problem = dataclasses.replace(problem, max_steps=steps)
-        verdict = solve(problem)
+    drawn = _drawn_problem(target, forbidden, actions, budget, reverse)
+    if drawn is None:
+        return
+    problem, verdict = drawn
     for weight in (1.0, 0.0):
         path, stats = plan(problem, tiny_net, ManagerConfig(weight=weight))
         if verdict.feasible:
@@ -168,19 +181,10 @@ def test_solve_plot_writes_a_png_with_zoomed_windows_for_long_problems(tmp_path)
 def test_budgeted_manager_respects_its_budget_and_never_claims_the_impossible(
     tiny_net, target, forbidden, actions, budget, reverse, per_decision
 ) -> None:
-    forbidden = [f for f in set(forbidden) if f != target]
-    problem = make_problem(target, forbidden, actions)
-    if reverse:
-        problem = make_problem(
-            0, [target - f for f in forbidden], tuple(-a for a in actions), start=target
-        )
-    verdict = solve(problem)
-    if budget is not None and verdict.unbudgeted_steps:
-        steps = verdict.unbudgeted_steps - (1 if budget == "optimal-1" else 0)
-        if steps < 1:
-            return
-        problem = dataclasses.replace(problem, max_steps=steps)
-        verdict = solve(problem)
+    drawn = _drawn_problem(target, forbidden, actions, budget, reverse)
+    if drawn is None:
+        return
+    problem, verdict = drawn
     for weight in (1.0, 0.0):
         config = ManagerConfig(weight=weight, decision_expansions=per_decision)
         path, stats, _ = plan_budgeted(problem, tiny_net, config)
