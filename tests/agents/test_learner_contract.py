@@ -36,7 +36,8 @@ from hrrl.agents.ham import HamQConfig, HamQLearner
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.her import HERDQNAgent, HERDQNConfig
 from hrrl.agents.hiql import GCIQLAgent, HIQLAgent, OfflineGCConfig
-from hrrl.agents.hiro import HIROAgent, HIROConfig
+from hrrl.agents.hiro import HIROAgent, HIROConfig, hiro_episode
+from hrrl.agents.hiro_her import HIROHERAgent
 from hrrl.agents.maml import MAMLConfig, MetaLearner, MetaLearnerConfig
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner
 from hrrl.agents.ncts import JointRegressionTS, JointTSConfig, NCTSAgent, NCTSConfig
@@ -257,6 +258,22 @@ def _hiro(seed: int) -> HIROAgent:
     return HIROAgent(PointMazeEnv(), HIROConfig(), seed)
 
 
+_HIRO_SMALL = HIROConfig(worker=TD3Config(batch_size=8), manager=TD3Config(batch_size=2))
+
+
+def _train_hiro(learner: HIROAgent, seed: int) -> None:
+    env = PointMazeEnv(max_steps=20, random_goal=True)
+    env.reset(seed=seed)
+    rng = make_rng(seed)
+
+    def on_step() -> None:
+        learner.update_worker(rng)
+        learner.update_manager(rng)
+
+    for _ in range(3):
+        hiro_episode(env, learner, rng, True, on_step=on_step)
+
+
 def _hiro_actions(learner: HIROAgent) -> list[Any]:
     return [_td3_like(learner.manager), _td3_like(learner.worker)]
 
@@ -434,6 +451,9 @@ CASES: dict[str, Case] = {
     "td3": Case(_td3, _untrained, _td3_actions),
     "td3-her": Case(_td3_her, _train_td3_her, _td3_her_actions),
     "hiro": Case(_hiro, _untrained, _hiro_actions),
+    "hiro-her-worker": Case(
+        lambda s: HIROHERAgent(PointMazeEnv(), _HIRO_SMALL, s), _train_hiro, _hiro_actions
+    ),
     "gciql": Case(lambda s: GCIQLAgent(2, 2, _OFFLINE, s), _offline_train, _offline_actions),
     "hiql": Case(lambda s: HIQLAgent(2, 2, _OFFLINE, s), _offline_train, _offline_actions),
     "carl-hiql": Case(

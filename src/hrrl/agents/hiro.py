@@ -291,16 +291,18 @@ def train_hiro(
     eval_every: int,
     eval_episodes: int = 10,
     make_eval_env: Callable[[], gymnasium.Env] | None = None,
+    make_agent: Callable[[gymnasium.Env, HIROConfig, int], HIROAgent] = HIROAgent,
 ) -> dict[str, Any]:
     """Train for ``steps`` environment steps; greedy success rate every ``eval_every`` steps on
-    ``make_eval_env()`` (by default another ``make_env()``)."""
+    ``make_eval_env()`` (by default another ``make_env()``). ``make_agent(env, config, seed)``
+    builds the agent (a variant such as :class:`~hrrl.agents.hiro_her.HIROHERAgent`)."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
     env = make_env()
     eval_env = (make_eval_env or make_env)()
     env.reset(seed=env_seed)
     eval_env.reset(seed=eval_seed)
-    agent = HIROAgent(env, config, agent_seed)
+    agent = make_agent(env, config, agent_seed)
     rng = make_rng(rng_seed)
     counter = {"steps": 0}
     curve: list[tuple[int, float]] = []
