@@ -1,10 +1,12 @@
 """HIRO (Nachum et al. 2018) against HIRO without correction, flat TD3 and TD3 + HER on an S-maze.
 
-Four methods on :class:`~hrrl.envs.point_maze.PointMazeEnv` with the S-shaped 6×6 maze
-(:data:`~hrrl.envs.point_maze.S_MAZE_WALLS`, sparse reward, 200-step episodes): flat TD3 on
+Five methods on :class:`~hrrl.envs.point_maze.PointMazeEnv` with the S-shaped 6×6 maze
+(:data:`~hrrl.envs.point_maze.S_MAZE_WALLS`, sparse reward, 200-step episodes; ``--protocol
+u-maze``: the 4×4 U-maze, see :mod:`hrrl.experiments._hiro_mazes`): flat TD3 on
 ``position ‖ goal``; TD3 + HER (the same TD3 fed hindsight-relabelled goals, ``future``
 strategy, k = 4); a TD3 manager choosing relative subgoals every ``c = 10`` steps for a TD3 worker
-*without* relabelling; and the same with HIRO's off-policy correction. Training goals are drawn
+*without* relabelling; the same with HIRO's off-policy correction; and HIRO whose worker learns
+with HER (:mod:`hrrl.agents.hiro_her`). Training goals are drawn
 uniformly from the free space; evaluation asks for the far end of the S: every evaluation plays
 many episodes, each with a start drawn from the bottom-left corner box and a goal from the
 top-right corner box. All methods share the TD3 settings, the number of
@@ -32,7 +34,7 @@ from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import MeanCI, mean_ci
-from hrrl.envs.point_maze import S_MAZE_WALLS, PointMazeEnv
+from hrrl.experiments._hiro_mazes import MAX_STEPS, MAZES, MazeSetting, env_makers
 from hrrl.experiments.base import Experiment, ExperimentContext
 from hrrl.tasks.point_maze import closest_approach, geodesic_distance_map
 
@@ -58,10 +60,6 @@ PUBLISHED_SOURCE = (
 BASE_SEED = 20180521
 EVAL_EPISODES = 20
 LAST_EVALS = 3
-SIZE = 6.0
-START_BOX = (0.25, 0.25, 1.25, 1.25)
-GOAL_BOX = (4.75, 4.5, 5.75, 5.75)
-MAX_STEPS = 200
 HIRO_CONFIG = HIROConfig()
 FLAT_CONFIG = TD3Config()
 WARMUP = HIRO_CONFIG.warmup_steps
@@ -74,42 +72,30 @@ def _protocol(quick: bool) -> dict[str, Any]:
     return {"steps": 8_000, "evals": 8}
 
 
-def _maze(**kwargs: Any) -> PointMazeEnv:
-    return PointMazeEnv(size=SIZE, walls=S_MAZE_WALLS, start=(0.75, 0.75), goal=(5.25, 5.0),
-                        max_steps=MAX_STEPS, **kwargs)  # fmt: skip
-
-
-def _make_env() -> PointMazeEnv:
-    """The evaluation task: start in the bottom-left box, goal in the top-right box."""
-    return _maze(start_box=START_BOX, goal_box=GOAL_BOX)
-
-
-def _make_train_env() -> PointMazeEnv:
-    """The training task: a goal drawn uniformly from the free space every episode."""
-    return _maze(random_goal=True)
-
-
-def run_method(method: str, seed: int, steps: int, eval_every: int) -> dict[str, Any]:
+def run_method(
+    method: str, seed: int, steps: int, eval_every: int, maze: str = "s-maze"
+) -> dict[str, Any]:
     """Train one method for ``steps`` environment steps (a job for :func:`run_jobs`)."""
     started = time.perf_counter()
+    make_train, make_eval = env_makers(maze)
     if method in ("flat TD3", "TD3+HER"):
         result = train_goal_td3(
-            _make_train_env, FLAT_CONFIG, seed, steps, eval_every, EVAL_EPISODES, WARMUP,
-            make_eval_env=_make_env, n_sampled_goal=HER_K if method == "TD3+HER" else 0,
+            make_train, FLAT_CONFIG, seed, steps, eval_every, EVAL_EPISODES, WARMUP,
+            make_eval_env=make_eval, n_sampled_goal=HER_K if method == "TD3+HER" else 0,
         )  # fmt: skip
     else:
         config = replace(HIRO_CONFIG, relabel=method != NO_CORRECTION)
         her = partial(HIROHERAgent, n_sampled_goal=HER_K)
         result = train_hiro(
-            _make_train_env, config, seed, steps, eval_every, EVAL_EPISODES, _make_env,
+            make_train, config, seed, steps, eval_every, EVAL_EPISODES, make_eval,
             her if method == HER_WORKER else HIROAgent,
         )  # fmt: skip
     return {**result, "wall_s": time.perf_counter() - started}
 
 
-def _jobs(protocol: dict[str, Any], seeds: list[int]) -> list[tuple[str, Job]]:
+def _jobs(protocol: dict[str, Any], seeds: list[int], maze: str) -> list[tuple[str, Job]]:
     eval_every = protocol["steps"] // protocol["evals"]
-    kwargs = {"steps": protocol["steps"], "eval_every": eval_every}
+    kwargs = {"steps": protocol["steps"], "eval_every": eval_every, "maze": maze}
     return [
         (m, Job(f"{m.replace(' ', '_').replace('+', '-')}-s{i}", run_method,
                 {"method": m, "seed": seed, **kwargs}))
@@ -147,14 +133,19 @@ def success_curve_plot(
     return name
 
 
-def _trajectory_plot(by_method: dict[str, list[dict[str, Any]]], out: Path) -> str:
+def _trajectory_plot(
+    by_method: dict[str, list[dict[str, Any]]], out: Path, setting: MazeSetting
+) -> str:
     from matplotlib.patches import Rectangle
 
-    env = _make_env()
+    env = setting.eval_env()
     fig, ax = new_figure(5.0, 5.0)
     for x0, y0, x1, y1 in env.walls:
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, color="0.4"))
-    for (x0, y0, x1, y1), color in ((START_BOX, "tab:blue"), (GOAL_BOX, "tab:green")):
+    for (x0, y0, x1, y1), color in (
+        (setting.start_box, "tab:blue"),
+        (setting.goal_box, "tab:green"),
+    ):
         ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, color=color, alpha=0.2))
     for k, (method, results) in enumerate(by_method.items()):
         for j, trace in enumerate(results[0]["final_traces"][:2]):
@@ -199,7 +190,7 @@ def _note(success: dict[str, MeanCI], quick: bool, steps: int) -> str:
         lines.append(
             f"- No method succeeds at this budget ({steps} steps): the maze cannot separate them "
             "on success (flat TD3 does not succeed, as intended, but neither does any other); "
-            "the closest-approach column shows how far along the S each got."
+            "the closest-approach column shows how far along the maze each got."
         )
     else:
         lines.append(
@@ -259,16 +250,20 @@ def _format_steps_to_success(values: list[int | None]) -> str:
 def run(ctx: ExperimentContext) -> dict[str, Any]:
     started = time.perf_counter()
     protocol = _protocol(ctx.quick)
-    grouped = ctx.run_grouped(_jobs(protocol, spawn_seeds(BASE_SEED, ctx.seeds)), "hiro-maze")
+    maze = ctx.protocol or "s-maze"
+    setting = MAZES[maze]
+    jobs = _jobs(protocol, spawn_seeds(BASE_SEED, ctx.seeds), maze)
+    grouped = ctx.run_grouped(jobs, "hiro-maze")
     by_method: dict[str, list[dict[str, Any]]] = {m: grouped[m] for m in METHODS}
-    centre = ((GOAL_BOX[0] + GOAL_BOX[2]) / 2, (GOAL_BOX[1] + GOAL_BOX[3]) / 2)
-    distances = geodesic_distance_map(_make_env(), target=centre)
-    start_distance = float(distances[7, 7])
+    distances = geodesic_distance_map(setting.eval_env(), target=setting.goal_centre)
+    start_distance = float(distances[setting.start_cell])
     per_seed = {m: [last_success(r["curve"]) for r in rs] for m, rs in by_method.items()}
     success = {m: mean_ci(v) for m, v in per_seed.items()}
     final = {m: mean_ci([r["success"] for r in rs]) for m, rs in by_method.items()}
-    approach = {m: mean_ci([closest_approach(r["final_traces"], distances, SIZE) for r in rs])
-                for m, rs in by_method.items()}  # fmt: skip
+    approach = {
+        m: mean_ci([closest_approach(r["final_traces"], distances, setting.size) for r in rs])
+        for m, rs in by_method.items()
+    }
     wall = {m: mean_ci([r["wall_s"] for r in rs]) for m, rs in by_method.items()}
     first = {m: [steps_to_success(r["curve"]) for r in rs] for m, rs in by_method.items()}
     area = {m: mean_ci([mean_success_over_training(r["curve"]) for r in rs])
@@ -289,15 +284,16 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     eval_every = protocol["steps"] // protocol["evals"]
     setup = (
         "## Setup\n\n"
-        f"6×6 S-maze (walls x ∈ [0, 4.5], y ∈ [1.5, 2] and x ∈ [1.5, 6], y ∈ [3.5, 4]), goal "
-        f"radius 0.5, steps of at most 0.25, episodes of {MAX_STEPS} steps; sparse reward (−1 "
-        "per step, 0 and termination at the goal). Training: start (0.75, 0.75) ± 0.1, goal "
+        f"{setting.geometry}, goal radius 0.5, steps of at most 0.25, episodes of {MAX_STEPS} "
+        "steps; sparse reward (−1 per step, 0 and termination at the goal). "
+        f"Training: start {setting.start} ± 0.1, goal "
         "uniform over the free space at least 1.0 from the start (HIRO's AntMaze protocol, "
         "Nachum et al. 2018, is not in our seed copies). "
         f"Evaluation: {EVAL_EPISODES} greedy episodes every {eval_every} steps, each with a start "
-        f"uniform in the box {START_BOX} and a goal uniform in the box {GOAL_BOX} (geodesic "
-        f"distance ≈ {start_distance:.1f} between the box centres, ≥ {start_distance / 0.25:.0f}"
-        f" steps). {protocol['steps']} environment steps per run, n = {ctx.seeds} seeds. "
+        f"uniform in the box {setting.start_box} and a goal uniform in the box {setting.goal_box} "
+        f"(geodesic distance ≈ {start_distance:.1f} between the box centres, "
+        f"≥ {start_distance / 0.25:.0f} steps). {protocol['steps']} environment steps per run, "
+        f"n = {ctx.seeds} seeds. "
         f"Headline per seed: success over the last {LAST_EVALS} evaluations "
         f"({LAST_EVALS * EVAL_EPISODES} episodes); mean ± 95 % CI over seeds (Student t, "
         "clipped to [0, 1]). "
@@ -307,19 +303,27 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         f"`future`. Hierarchy: c = {HIRO_CONFIG.subgoal_period}, subgoals in "
         f"[−{HIRO_CONFIG.subgoal_range}, {HIRO_CONFIG.subgoal_range}]², manager reward = "
         f"{HIRO_CONFIG.manager_reward_scale} × summed env reward. {WARMUP} warm-up steps of "
-        "uniform actions (and subgoals) for every method."
+        "uniform actions (and subgoals) for every method. The HER worker: HIRO (with its "
+        f"correction) whose worker samples its batches from HER (k = {HER_K}, `future` within "
+        "each manager segment, the target s₀ + g₀ replaced by a state reached later). "
+        + setting.choice
     )
     sections = [
         setup,
         "## Results\n\n" + table,
         _note(success, ctx.quick, protocol["steps"]),
         f"## Plots\n\n![success curves]({_plot(by_method, ctx.out)})\n\n"
-        f"![trajectories]({_trajectory_plot(by_method, ctx.out)})",
+        f"![trajectories]({_trajectory_plot(by_method, ctx.out, setting)})",
         ctx.run_time_section(time.perf_counter() - started),
     ]
-    write_report(ctx.out / "REPORT.md", "HIRO on a 2-D S-maze", ctx.command, sections)
+    write_report(ctx.out / "REPORT.md", setting.title, ctx.command, sections)
     return {
-        "protocol": {**protocol, "eval_episodes": EVAL_EPISODES, "last_evals": LAST_EVALS},
+        "protocol": {
+            **protocol,
+            "eval_episodes": EVAL_EPISODES,
+            "last_evals": LAST_EVALS,
+            "maze": maze,
+        },
         "success_last_evals": {m: success[m].mean for m in METHODS},
         "success_last_evals_ci95": {m: success[m].half_width for m in METHODS},
         "success_last_evals_per_seed": per_seed,
@@ -336,8 +340,10 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
 
 EXPERIMENT = Experiment(
     name="hiro-point-maze",
-    summary="Flat TD3, TD3+HER, HIRO without correction and HIRO on a 2-D S-maze",
+    summary="Flat TD3, TD3+HER, HIRO without correction, HIRO and HIRO with a HER worker on a "
+    "2-D S-maze (--protocol u-maze: the U-maze)",
     run=run,
     default_seeds=20,
     quick_seeds=2,
+    protocols=tuple(MAZES),
 )
