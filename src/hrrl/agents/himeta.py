@@ -244,6 +244,8 @@ class HiMeta:
         self.rng = make_rng(np_seed)
         self.iterations = 0
         self.steps = 0
+        self.extra: dict[str, Any] = {}
+        """JSON kept with a checkpoint by :meth:`save` (empty for a fresh agent)."""
 
     # --- acting ------------------------------------------------------------------------------
     def _noise(self, shape: tuple[int, ...]) -> torch.Tensor:
@@ -452,7 +454,9 @@ class HiMeta:
         return ro.success[-env.horizon :].any(0), ro
 
     # --- persistence -------------------------------------------------------------------------
-    def save(self, folder: str | Path) -> Path:
+    def save(self, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Weights, optimiser and generators (no pickle); ``extra``: JSON the caller wants kept
+        with them (e.g. a training curve), read back as ``agent.extra`` after :meth:`load`."""
         from hrrl.core.checkpoint import rng_state
 
         state = {
@@ -462,6 +466,7 @@ class HiMeta:
             "steps": self.steps,
             "rng": rng_state(self.rng),
             "torch_generator": self.generator.get_state().tolist(),
+            "extra": extra or {},
         }
         optim = {
             f"{i}.{k}": v
@@ -487,6 +492,7 @@ class HiMeta:
         agent.iterations, agent.steps = state["iterations"], state["steps"]
         agent.rng = restore_rng(state["rng"])
         agent.generator.set_state(torch.tensor(state["torch_generator"], dtype=torch.uint8))
+        agent.extra = dict(state.get("extra", {}))
         return agent
 
 
