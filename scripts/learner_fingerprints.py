@@ -31,16 +31,22 @@ from hrrl.agents.bandit_baselines import (
     play_trials,
 )
 from hrrl.agents.ham import HamQConfig, HamQLearner
+from hrrl.agents.her import HERDQNAgent, HERDQNConfig, run_episodes, train_her_dqn
+from hrrl.agents.hiro import HIROAgent, HIROConfig, hiro_episode, train_hiro
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
+from hrrl.agents.option_discovery import DiaynConfig, DiaynLearner
 from hrrl.agents.options import OptionQConfig, OptionQLearner
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
+from hrrl.agents.td3 import GoalTD3Agent, TD3Config, td3_goal_episode, train_goal_td3
 from hrrl.core.options import OptionSet, primitive_options
 from hrrl.core.seeding import make_rng
 from hrrl.envs.bandits import BatchedBernoulliBandit
+from hrrl.envs.bitflip import BitFlipEnv
 from hrrl.envs.chain import StochasticChainEnv
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
+from hrrl.envs.point_maze import PointMazeEnv
 from hrrl.tasks.four_rooms import hallway_options
 from hrrl.tasks.four_rooms_ham import door_ham
 from hrrl.tasks.taxi import TAXI_ID, taxi_graph
@@ -111,6 +117,77 @@ def main() -> dict[str, Any]:
     for policy in policies:
         totals = play_trials(policy, env, tasks, make_rng(10), make_rng(11))
         out["bandit-" + policy.name] = totals.tolist()
+    out.update(goal_learners())
+    return out
+
+
+def _bits() -> BitFlipEnv:
+    return BitFlipEnv(4)
+
+
+def _maze() -> PointMazeEnv:
+    return PointMazeEnv(max_steps=15, random_goal=True)
+
+
+def _result(result: dict[str, Any]) -> dict[str, Any]:
+    """A training run's result, its float lists hashed (the traces are long)."""
+    return {k: _digest(v) if k == "final_traces" else v for k, v in result.items()}
+
+
+def goal_learners() -> dict[str, Any]:
+    """HER (episodes side by side), goal TD3 (+HER), HIRO and DIAYN: their episodes and state."""
+    out: dict[str, Any] = {}
+    her_cfg = HERDQNConfig(hidden=(16,), batch_size=16, episodes_per_cycle=4, updates_per_cycle=3)
+    out["her-dqn-train"] = _result(train_her_dqn(_bits, her_cfg, 12, 4, 2, eval_episodes=6))
+    envs = [_bits() for _ in range(3)]
+    agent, rng = HERDQNAgent(envs[0], her_cfg, 13), make_rng(13)
+    rows = []
+    for cycle in range(3):
+        seeds = [13 + i for i in range(3)] if cycle == 0 else None
+        episodes, success = run_episodes(envs, lambda o: agent.act(o, 0.3, rng), seeds)
+        for episode in episodes:
+            agent.buffer.add_episode(episode)
+        rows.append([_digest(*[e[k] for e in episodes for k in sorted(e)]), success.tolist()])
+        agent.update(rng)
+    out["her-dqn-episodes"] = {"episodes": rows, "state": _state(agent)}
+
+    td3_cfg = TD3Config(hidden=(16,), batch_size=16)
+    out["td3-goal-train"] = _result(
+        train_goal_td3(_maze, td3_cfg, 14, 50, 25, eval_episodes=2, warmup_steps=20,
+                       n_sampled_goal=4)
+    )  # fmt: skip
+    env, goal_agent, grng = _maze(), GoalTD3Agent(_maze(), td3_cfg, 15, 4), make_rng(15)
+    env.reset(seed=15)
+    traces: list[list[Any]] = []
+    for i in range(4):
+        trace: list[Any] = []
+        won = td3_goal_episode(env, goal_agent, grng, i < 3, lambda: goal_agent.update(grng),
+                               lambda: i == 0, trace)  # fmt: skip
+        traces.append([_digest(trace), won])
+    out["td3-goal-episodes"] = {"episodes": traces, "state": _state(goal_agent)}
+
+    worker = TD3Config(hidden=(16,), batch_size=16)
+    hiro_cfg = HIROConfig(subgoal_period=3, warmup_steps=20, gaussian_candidates=2,
+                          worker=worker, manager=TD3Config(hidden=(16,), batch_size=4))  # fmt: skip
+    out["hiro-train"] = _result(train_hiro(_maze, hiro_cfg, 16, 60, 30, eval_episodes=2))
+    env, hiro, hrng = _maze(), HIROAgent(_maze(), hiro_cfg, 17), make_rng(17)
+    env.reset(seed=17)
+    hiro_rows: list[list[Any]] = []
+    for i in range(4):
+        trace = []
+
+        def learn() -> None:
+            hiro.update_worker(hrng)
+            hiro.update_manager(hrng)
+
+        won = hiro_episode(env, hiro, hrng, i < 3, lambda: i == 0, learn, trace)
+        hiro_rows.append([_digest(trace), won])
+    out["hiro-episodes"] = {"episodes": hiro_rows, "state": _state(hiro)}
+
+    diayn = DiaynLearner(FourRoomsEnv().dynamics(), DiaynConfig(n_skills=3, hidden=8), 18)
+    scores = diayn.train(25)
+    out["diayn"] = {"scores": _digest(scores), "state": _state(diayn),
+                    "visits": _digest(diayn._visits)}  # fmt: skip
     return out
 
 
