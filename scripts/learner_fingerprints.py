@@ -31,9 +31,9 @@ from hrrl.agents.bandit_baselines import (
     play_trials,
 )
 from hrrl.agents.ham import HamQConfig, HamQLearner
+from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.her import HERDQNAgent, HERDQNConfig, run_episodes, train_her_dqn
 from hrrl.agents.hiro import HIROAgent, HIROConfig, hiro_episode, train_hiro
-from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
 from hrrl.agents.option_discovery import DiaynConfig, DiaynLearner
@@ -162,7 +162,7 @@ def goal_learners() -> dict[str, Any]:
     for i in range(4):
         trace: list[Any] = []
         won = td3_goal_episode(env, goal_agent, grng, i < 3, lambda: goal_agent.update(grng),
-                               lambda: i == 0, trace)  # fmt: skip
+                               lambda i=i: i == 0, trace)  # fmt: skip
         traces.append([_digest(trace), won])
     out["td3-goal-episodes"] = {"episodes": traces, "state": _state(goal_agent)}
 
@@ -180,7 +180,7 @@ def goal_learners() -> dict[str, Any]:
             hiro.update_worker(hrng)
             hiro.update_manager(hrng)
 
-        won = hiro_episode(env, hiro, hrng, i < 3, lambda: i == 0, learn, trace)
+        won = hiro_episode(env, hiro, hrng, i < 3, lambda i=i: i == 0, learn, trace)
         hiro_rows.append([_digest(trace), won])
     out["hiro-episodes"] = {"episodes": hiro_rows, "state": _state(hiro)}
 

@@ -32,10 +32,11 @@ from hrrl.core.checkpoint import (
     rng_state,
     save_checkpoint,
 )
-from hrrl.core.her_replay import HindsightReplayBuffer
+from hrrl.core.her_replay import EpisodeRecorder, HindsightReplayBuffer
 from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp
 from hrrl.core.replay import Batch
+from hrrl.core.rollout import Step, goal_success, run_side_by_side
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds
 
 
@@ -128,40 +129,17 @@ def run_episodes(
     policy: Callable[[dict[str, np.ndarray]], np.ndarray],
     seeds: list[int] | None = None,
 ) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
-    """Run one episode in each env side by side; returns the episodes (HER layout) and successes."""
-    starts = [env.reset(seed=None if seeds is None else seeds[i]) for i, env in enumerate(envs)]
-    obs = [o for o, _ in starts]
-    logs: list[dict[str, list[Any]]] = [
-        {
-            "observation": [o["observation"]],
-            "achieved_goal": [o["achieved_goal"]],
-            "action": [],
-            "terminated": [],
-        }
-        for o in obs
-    ]
-    active = list(range(len(envs)))
+    """Run one episode in each env side by side (:func:`~hrrl.core.rollout.run_side_by_side`);
+    returns the episodes (HER layout) and successes."""
+    recorders = [EpisodeRecorder() for _ in envs]
     success = np.zeros(len(envs), dtype=bool)
-    while active:
-        stacked = {k: np.stack([obs[i][k] for i in active]) for k in obs[0]}
-        actions = policy(stacked)
-        still_active = []
-        for i, action in zip(active, actions, strict=True):
-            obs[i], _, terminated, truncated, info = envs[i].step(int(action))
-            log = logs[i]
-            log["observation"].append(obs[i]["observation"])
-            log["achieved_goal"].append(obs[i]["achieved_goal"])
-            log["action"].append(int(action))
-            log["terminated"].append(terminated)
-            success[i] = bool(info.get("is_success", terminated))
-            if not (terminated or truncated):
-                still_active.append(i)
-        active = still_active
-    episodes = [
-        {k: np.asarray(v) for k, v in log.items()} | {"desired_goal": o["desired_goal"]}
-        for log, o in zip(logs, obs, strict=True)
-    ]
-    return episodes, success
+
+    def observe(i: int, step: Step) -> None:
+        recorders[i].record(step)
+        success[i] = goal_success(step)
+
+    run_side_by_side(envs, lambda obs: [int(a) for a in policy(obs)], observe, seeds)
+    return [recorder.episode() for recorder in recorders], success
 
 
 def evaluate(

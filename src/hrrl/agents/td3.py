@@ -24,10 +24,11 @@ import torch
 from torch import nn
 
 from hrrl.agents.her import uvfa_batch
-from hrrl.core.her_replay import HindsightReplayBuffer
+from hrrl.core.her_replay import EpisodeRecorder, HindsightReplayBuffer
 from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp, soft_update
 from hrrl.core.replay import Batch
+from hrrl.core.rollout import Step, goal_success, run_episode
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
 
 
@@ -254,39 +255,39 @@ def td3_goal_episode(
     random_actions: Callable[[], bool] = lambda: False,
     trace: list[np.ndarray] | None = None,
 ) -> bool:
-    """One episode of goal-conditioned TD3; when ``explore`` the whole episode goes to the
-    agent's buffer at its end and ``on_step()`` runs after every step (updates, evaluations);
-    ``trace`` collects the achieved goals. Returns success."""
-    obs, _ = env.reset()
-    log: dict[str, list[Any]] = {
-        "observation": [obs["observation"]],
-        "achieved_goal": [obs["achieved_goal"]],
-        "action": [],
-        "terminated": [],
-    }
-    if trace is not None:
-        trace.append(obs["achieved_goal"].copy())
-    while True:
+    """One episode of goal-conditioned TD3 (:func:`~hrrl.core.rollout.run_episode`); when
+    ``explore`` the whole episode goes to the agent's buffer at its end and ``on_step()`` runs
+    after every step (updates, evaluations); ``trace`` collects the achieved goals. Returns
+    success."""
+    recorder = EpisodeRecorder()
+    last: list[Step] = []
+
+    def act(obs: dict[str, np.ndarray]) -> np.ndarray:
         if explore and random_actions():
             space = env.action_space  # drawn from our generator, not the space's own RNG
-            action = rng.uniform(space.low, space.high).astype(np.float32)
-        else:
-            action = agent.act(obs, rng if explore else None)
-        desired = obs["desired_goal"]
-        obs, _, terminated, truncated, info = env.step(action)
+            return rng.uniform(space.low, space.high).astype(np.float32)
+        return agent.act(obs, rng if explore else None)
+
+    def observe(step: Step) -> None:
         if trace is not None:
-            trace.append(obs["achieved_goal"].copy())
+            record_trace(trace, step, first=not last)
         if explore:
-            for key, value in (("observation", obs["observation"]), ("action", action),
-                               ("achieved_goal", obs["achieved_goal"]),
-                               ("terminated", terminated)):  # fmt: skip
-                log[key].append(value)
-            if terminated or truncated:
-                episode = {k: np.asarray(v) for k, v in log.items()}
-                agent.buffer.add_episode({**episode, "desired_goal": desired})
+            recorder.record(step)
+            if step.done:
+                agent.buffer.add_episode(recorder.episode())
             on_step()
-        if terminated or truncated:
-            return bool(info.get("is_success", terminated))
+        last[:] = [step]
+
+    run_episode(env, act, observe)
+    return goal_success(last[0])
+
+
+def record_trace(trace: list[np.ndarray], step: Step, first: bool) -> None:
+    """Append the achieved goal after ``step`` to ``trace`` (the start state's before it when
+    ``step`` is the episode's first)."""
+    if first:
+        trace.append(step.obs["achieved_goal"].copy())
+    trace.append(step.next_obs["achieved_goal"].copy())
 
 
 def final_goal_evaluation(
