@@ -13,6 +13,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 import gymnasium as gym
@@ -33,20 +34,35 @@ from hrrl.agents.bandit_baselines import (
 from hrrl.agents.ham import HamQConfig, HamQLearner
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.her import HERDQNAgent, HERDQNConfig, run_episodes, train_her_dqn
+from hrrl.agents.himeta import HiMeta, HiMetaConfig
 from hrrl.agents.hiro import HIROAgent, HIROConfig, hiro_episode, train_hiro
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
 from hrrl.agents.option_discovery import DiaynConfig, DiaynLearner
 from hrrl.agents.options import OptionQConfig, OptionQLearner
+from hrrl.agents.rl2 import RL2Config, RL2Learner
+from hrrl.agents.rl2_continuous import RL2Continuous, RL2ContinuousConfig
+from hrrl.agents.tabular_mdp_baselines import (
+    BEBPolicy,
+    GreedyMDPPolicy,
+    PSRLPolicy,
+    RandomMDPPolicy,
+    UCRL2Policy,
+    play_mdp_trials,
+)
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
 from hrrl.agents.td3 import GoalTD3Agent, TD3Config, td3_goal_episode, train_goal_td3
 from hrrl.core.options import OptionSet, primitive_options
-from hrrl.core.seeding import make_rng
-from hrrl.envs.bandits import BatchedBernoulliBandit
+from hrrl.core.ppo import PPOConfig
+from hrrl.core.seeding import make_rng, torch_generator
+from hrrl.envs.bandits import BatchedBernoulliBandit, sample_tasks
 from hrrl.envs.bitflip import BitFlipEnv
 from hrrl.envs.chain import StochasticChainEnv
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
+from hrrl.envs.nav2d import Nav2DConfig, TrialNav2D, sample_goals
+from hrrl.envs.point_manip import ACT_SIZE, EGO_INDICES, OBS_SIZE, PointManipVectorEnv
 from hrrl.envs.point_maze import PointMazeEnv
+from hrrl.envs.random_mdps import BatchedRandomMDP, sample_mdps
 from hrrl.tasks.four_rooms import hallway_options
 from hrrl.tasks.four_rooms_ham import door_ham
 from hrrl.tasks.taxi import TAXI_ID, taxi_graph
@@ -118,6 +134,7 @@ def main() -> dict[str, Any]:
         totals = play_trials(policy, env, tasks, make_rng(10), make_rng(11))
         out["bandit-" + policy.name] = totals.tolist()
     out.update(goal_learners())
+    out.update(trial_learners())
     return out
 
 
@@ -189,6 +206,61 @@ def goal_learners() -> dict[str, Any]:
     out["diayn"] = {"scores": _digest(scores), "state": _state(diayn),
                     "visits": _digest(diayn._visits)}  # fmt: skip
     return out
+
+
+def trial_learners() -> dict[str, Any]:
+    """Learners that play batched trials (recurrent state kept across a trial's episodes)."""
+    out: dict[str, Any] = {}
+    small = RL2Config(hidden_size=8, updates=3, batch_trials=8)
+    for name, env in (
+        ("bandit", BatchedBernoulliBandit(2, 5)),
+        ("mdp", BatchedRandomMDP(3, 2, 2, 3)),
+    ):
+        rl2 = RL2Learner(env, small, 19)
+        curve = rl2.train()
+        tasks = (
+            sample_tasks(6, 2, make_rng(0))
+            if name == "bandit"
+            else sample_mdps(6, 3, 2, make_rng(0))
+        )
+        totals = [rl2.evaluate(tasks, make_rng(1), torch_generator(2), greedy=g).tolist()
+                  for g in (False, True)]  # fmt: skip
+        out[f"rl2-{name}"] = {"curve": curve, "totals": totals, "state": _state(rl2)}
+    nav = Nav2DConfig(horizon=6)
+    rl2c = RL2Continuous(2, 2, RL2ContinuousConfig(hidden_size=8, batch_trials=3), 20)
+    grng = make_rng(20)
+    curve = rl2c.train(TrialNav2D(nav), lambda n: sample_goals(n, grng, nav), 12, 2)
+    play = rl2c.play(TrialNav2D(nav), sample_goals(2, make_rng(0), nav), 12, deterministic=True)
+    evaluated = rl2c.evaluate(TrialNav2D(nav), sample_goals(2, make_rng(3), nav), 2, 6)
+    out["rl2-continuous"] = {"curve": curve, "play": _digest(play.inputs, play.actions,
+                             play.log_probs, play.values, play.rewards),
+                             "eval": evaluated.tolist(), "state": _state(rl2c)}  # fmt: skip
+    env = BatchedRandomMDP(3, 2, 3, 4)
+    tasks = sample_mdps(5, 3, 2, make_rng(21))
+    for policy in (RandomMDPPolicy(), GreedyMDPPolicy(epsilon=0.1), PSRLPolicy(), BEBPolicy(),
+                   UCRL2Policy()):  # fmt: skip
+        totals = play_mdp_trials(policy, env, tasks, make_rng(22), make_rng(23))
+        out["mdp-" + policy.name] = totals.tolist()
+    himeta = HiMeta(HIMETA, 24)
+    task = np.array([0, 1, 0, 1])
+    stats = [himeta.train_iteration(_manip(), task) for _ in range(2)]
+    success, ro = himeta.evaluate(_manip(), task, seed=25)
+    out["himeta"] = {
+        "stats": [{k: v for k, v in st.items() if not k.endswith("per_s")} for st in stats],
+        "success": success.tolist(),
+        "rollout": _digest(*[getattr(ro, f.name) for f in fields(ro)]),
+        "state": _digest(*[t.double().numpy() for t in himeta.net.state_dict().values()]),
+    }
+    return out
+
+
+HIMETA = HiMetaConfig(obs_dim=OBS_SIZE, act_dim=ACT_SIZE, ego_indices=EGO_INDICES, width=16,
+                      encoder_hidden=8, num_envs=4, trial_episodes=2,
+                      ppo=PPOConfig(epochs=1, minibatches=2))  # fmt: skip
+
+
+def _manip() -> PointManipVectorEnv:
+    return PointManipVectorEnv(4, ("reach", "push"), horizon=6)
 
 
 if __name__ == "__main__":
