@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ from hrrl.core.logging import JsonlWriter, Logger
 from hrrl.core.rollout import (
     Episode,
     Step,
+    TrialStep,
     episode_scalars,
     goal_success,
     log_episodes,
     run_episode,
     run_side_by_side,
+    run_trial,
 )
 from hrrl.envs.chain import StochasticChainEnv
 
@@ -162,3 +165,29 @@ def test_goal_success_prefers_the_env_report_over_termination() -> None:
     step = Step(0, 0, 0.0, 1, terminated=True, truncated=False, info={"is_success": False})
     assert not goal_success(step)
     assert goal_success(Step(0, 0, 0.0, 1, terminated=True, truncated=False, info={}))
+
+
+def test_trial_runs_its_length_across_episodes_and_sums_each_trial() -> None:
+    """Two trials of two 2-step episodes: nothing is reset between episodes (``act`` keeps its
+    running state), ``episode_end`` marks every second step, totals are per trial."""
+    clock = {"t": 0}
+
+    def step(actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, dict[str, Any]]:
+        clock["t"] += 1
+        return actions + 1.0, actions * np.array([1.0, 2.0]), clock["t"] % 2 == 0, {}
+
+    memory = {"sum": 0.0}
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        memory["sum"] += float(obs.sum())
+        return obs + memory["sum"]
+
+    seen: list[TrialStep] = []
+    totals = run_trial(step, np.zeros(2), 4, act, seen.append)
+    assert [s.t for s in seen] == [0, 1, 2, 3]
+    assert [s.episode_end for s in seen] == [False, True, False, True]
+    assert all(np.array_equal(a.next_obs, b.obs) for a, b in itertools.pairwise(seen))
+    rewards = np.array([s.reward for s in seen])
+    assert np.array_equal(totals, rewards.sum(axis=0)) and totals[1] == 2 * totals[0] > 0
+    with pytest.raises(ValueError, match="at least one step"):
+        run_trial(step, np.zeros(2), 0, act)

@@ -42,6 +42,7 @@ from torch import nn
 from hrrl.core import ppo
 from hrrl.core.checkpoint import load_checkpoint, save_checkpoint
 from hrrl.core.networks import mlp
+from hrrl.core.rollout import TrialStep, run_trial
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
 
 
@@ -285,7 +286,11 @@ class HiMeta:
             "succ",
         ]
         buf: dict[str, list] = {k: [] for k in keys}
-        for _ in range(T):
+        cur: dict[str, torch.Tensor] = {}
+
+        def act(obs_np: np.ndarray) -> torch.Tensor:
+            """Task belief y (the GRU runs on across the trial), macro-action z, action a."""
+            nonlocal hidden
             s = torch.from_numpy(obs_np).float()
             x = torch.cat([s, prev], -1)
             g = self._gumbel((n, c.categories)) if train else torch.zeros(n, c.categories)
@@ -293,6 +298,7 @@ class HiMeta:
                 feats, hidden = net.encode(x[None], hidden)
                 y, _ = net.task_y(feats[0], g if (train and c.high == "categorical") else None)
             elif c.high == "oracle":
+                assert oracle is not None
                 y = oracle
             else:
                 y = torch.zeros(n, 0)
@@ -305,38 +311,48 @@ class HiMeta:
             mean, log_std = net.policy(s, y, z)
             a = mean + torch.exp(log_std) * self._noise(mean.shape) if train else mean
             logp = ppo.gaussian_log_prob(a, mean, log_std)
+            cur.update(s=s, x=x, g=g, y=y, eps=eps, z=z, logp=logp)
+            return a
+
+        def step(a: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
             obs_np, r, term, trunc, info = env.step(a.numpy())
-            nobs = np.array(obs_np, copy=True)
+            return obs_np, r, np.logical_or(term, trunc), {**info, "terminated": term}
+
+        def observe(st: TrialStep) -> None:
+            nonlocal prev
+            info, a, y = st.info, st.action, cur["y"]
+            nobs = np.array(st.next_obs, copy=True)
             if "final_obs" in info:
                 rows = info["_final_obs"]
                 nobs[rows] = info["final_obs"][rows]
             ns = torch.from_numpy(nobs).float()
-            done = np.logical_or(term, trunc)
-            rew = torch.from_numpy(np.asarray(r, dtype=np.float64)).float() * c.reward_scale
+            rew = torch.from_numpy(np.asarray(st.reward, dtype=np.float64)).float() * c.reward_scale
             for key, val in zip(
                 keys,
                 (
-                    s,
-                    x,
+                    cur["s"],
+                    cur["x"],
                     a,
-                    logp,
+                    cur["logp"],
                     rew,
-                    net.value(s, y),
+                    net.value(cur["s"], y),
                     net.value(ns, y),
-                    term,
-                    done,
+                    info["terminated"],
+                    st.episode_end,
                     ns,
                     y,
-                    z,
-                    g,
-                    eps,
+                    cur["z"],
+                    cur["g"],
+                    cur["eps"],
                     info["success"],
                 ),
                 strict=True,
             ):
                 buf[key].append(val)
-            done_t = torch.from_numpy(done).float()[:, None]
+            done_t = torch.from_numpy(st.episode_end).float()[:, None]
             prev = torch.cat([a.clamp(-1, 1), rew[:, None], done_t], -1)
+
+        run_trial(step, obs_np, T, act, observe)
         st = {k: torch.stack([torch.as_tensor(v) for v in buf[k]]) for k in keys if k != "succ"}
         return Rollout(
             obs=st["obs"], enc_in=st["enc"], actions=st["act"], log_probs=st["logp"],

@@ -27,6 +27,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from hrrl.core.rollout import TrialStep, run_trial
+
 
 @dataclass(frozen=True)
 class NormalDirichletPrior:
@@ -246,24 +248,32 @@ def play_mdp_trials(
     env_rng: np.random.Generator,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Total reward of one trial per task, ``(B,)``: plan at each episode start, act, record."""
+    """Total reward of one trial per task, ``(B,)``: plan at each episode start, act, record
+    (:func:`~hrrl.core.rollout.run_trial`; the observation is the current states)."""
     env.reset(env_rng, tasks)
     batch = env.states.shape[0]
     history = MDPHistory.empty(batch, env.n_states, env.n_actions, env.horizon)
-    totals = np.zeros(batch)
+    clock = {"t": 0}
     Q: np.ndarray | None = None
-    for t in range(env.trial_length):
-        h = t % env.horizon
+
+    def act(states: np.ndarray) -> np.ndarray:
+        nonlocal Q
+        h = clock["t"] % env.horizon
+        clock["t"] += 1
         if h == 0:
             Q = policy.plan(history, rng)
         explore = rng.random(batch) < policy.epsilon
         random_actions = np.asarray(rng.integers(0, env.n_actions, size=batch))
         if Q is None:
-            actions = random_actions
-        else:
-            chosen = greedy_actions(Q[np.arange(batch), h, env.states], rng)
-            actions = np.where(explore, random_actions, chosen)
+            return random_actions
+        chosen = greedy_actions(Q[np.arange(batch), h, states], rng)
+        return np.where(explore, random_actions, chosen)
+
+    def step(actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, dict[str, Any]]:
         states, rewards, next_states = env.transition(actions)
-        history.record(states, actions, rewards, next_states)
-        totals += rewards
-    return totals
+        return env.states, rewards, env.episode_end, {"states": states, "next": next_states}
+
+    def observe(step: TrialStep) -> None:
+        history.record(step.info["states"], step.action, step.reward, step.info["next"])
+
+    return run_trial(step, env.states, env.trial_length, act, observe)

@@ -13,10 +13,15 @@ per step for the envs still running, e.g. HER's ε-greedy collection): each env 
 then stepped in index order, and leaves the batch when its episode ends. :func:`goal_success`
 reads a goal environment's outcome off an episode's last step.
 
-Learners whose data is not one episode of a gymnasium env at a time use loops of their own and
-say why in their module docstring: batched *trial* environments that keep a recurrent state
-across episodes (RL², HiMeta), on-policy segments of a vector env (:mod:`hrrl.core.recurrent`),
-one decision per round (bandits, NCTS), batched meta-RL rollouts (MAML, PEARL).
+:func:`run_trial` is the loop of batched *trials* (meta-RL: one trial per task, all in lock
+step, a fixed number of steps that may span several episodes of the task): it never resets
+anything between the trial's episodes, so a recurrent learner keeps its hidden state (in its
+``act``) across them — RL², continuous RL², HiMeta, and the bandit and tabular-MDP baselines
+(whose "state" is their per-trial history).
+
+Learners that play no episodes of their own say so in their module docstring: on-policy segments
+of a vector env (:mod:`hrrl.core.recurrent`), one context and decision per round (NCTS), meta-RL
+learners that hand an ``act`` to a task's batched rollout (MAML, PEARL).
 
 :func:`log_episodes` writes what episodes did through one :class:`~hrrl.core.logging.Logger`.
 """
@@ -125,6 +130,51 @@ def run_side_by_side(
                 still_active.append(i)
         active = still_active
     return [episode for episode in episodes if episode is not None]
+
+
+@dataclass(frozen=True)
+class TrialStep:
+    """One lock-step transition of a batch of trials."""
+
+    t: int
+    """Step within the trial (0-based)."""
+    obs: Any
+    action: Any
+    reward: np.ndarray
+    """``(B,)``: one reward per trial."""
+    next_obs: Any
+    episode_end: Any
+    """The step closed an episode (a bool for all trials, or ``(B,)`` flags)."""
+    info: dict[str, Any]
+
+
+def run_trial(
+    step: Callable[[Any], tuple[Any, np.ndarray, Any, dict[str, Any]]],
+    obs: Any,
+    length: int,
+    act: Callable[[Any], Any],
+    observe: Callable[[TrialStep], None] | None = None,
+) -> np.ndarray:
+    """Play ``length`` steps of a batch of trials the caller has just reset (``obs``: their first
+    observations); returns each trial's undiscounted total reward ``(B,)``.
+
+    ``step(actions) → (next_obs, rewards (B,), episode_end, info)`` advances every trial at once
+    (an adapter over the trial env's own signature); ``act`` and ``observe`` are as in
+    :func:`run_episode`, on the whole batch.
+    """
+    totals: np.ndarray | None = None
+    for t in range(length):
+        action = act(obs)
+        next_obs, reward, episode_end, info = step(action)
+        if observe is not None:
+            observe(TrialStep(t, obs, action, reward, next_obs, episode_end, info))
+        if totals is None:
+            totals = np.zeros(len(reward))
+        totals += reward
+        obs = next_obs
+    if totals is None:
+        raise ValueError("a trial needs at least one step")
+    return totals
 
 
 def stack_observations(observations: Sequence[Any]) -> Any:
