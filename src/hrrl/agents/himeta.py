@@ -41,6 +41,7 @@ from torch import nn
 
 from hrrl.core import ppo
 from hrrl.core.checkpoint import load_checkpoint, save_checkpoint
+from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp
 from hrrl.core.rollout import TrialStep, run_trial
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
@@ -231,9 +232,12 @@ def _one_hot(task: np.ndarray, n: int) -> torch.Tensor:
     return F.one_hot(torch.as_tensor(task), n).float()
 
 
-class HiMeta:
+class HiMeta(StateArrays):
     """Trainer + acting for one configuration: ``train_iteration(env, tasks)``, ``evaluate``,
-    ``save`` / ``load`` (safetensors + JSON, no pickle)."""
+    ``save`` / ``load`` (safetensors + JSON, no pickle: the whole training state, Adam included).
+    Under the learner contract (:mod:`hrrl.core.learner`) its learned state is the network."""
+
+    STATE = ("net",)
 
     def __init__(self, config: HiMetaConfig, seed: int) -> None:
         self.config = config
