@@ -35,6 +35,7 @@ from hrrl.agents.fun import FuNAgent, FuNConfig
 from hrrl.agents.ham import HamQConfig, HamQLearner
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.her import HERDQNAgent, HERDQNConfig
+from hrrl.agents.himeta import HiMeta, HiMetaConfig
 from hrrl.agents.hiql import GCIQLAgent, HIQLAgent, OfflineGCConfig
 from hrrl.agents.hiro import HIROAgent, HIROConfig
 from hrrl.agents.maml import MAMLConfig, MetaLearner, MetaLearnerConfig
@@ -43,16 +44,25 @@ from hrrl.agents.ncts import JointRegressionTS, JointTSConfig, NCTSAgent, NCTSCo
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
 from hrrl.agents.option_discovery import DiaynConfig, DiaynLearner
 from hrrl.agents.options import OptionQConfig, OptionQLearner
+from hrrl.agents.panda import ImplicitConfig, PANDAConfig, UnrolledConfig, make_optimizer
 from hrrl.agents.pearl import PEARL, PEARLConfig
 from hrrl.agents.rl2 import RL2Config, RL2Learner
 from hrrl.agents.rl2_continuous import RL2Continuous, RL2ContinuousConfig
 from hrrl.agents.sac import SAC, SACConfig
+from hrrl.agents.tabular_mdp_baselines import (
+    MDPLearner,
+    MDPPolicy,
+    PSRLPolicy,
+    RandomMDPPolicy,
+    UCRL2Policy,
+)
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
 from hrrl.agents.td3 import GoalTD3Agent, TD3Config, TD3Learner, td3_goal_episode
 from hrrl.core.checkpoint import STATE, TENSORS
 from hrrl.core.learner import Learner, load_learner, save_learner
 from hrrl.core.offline_gcrl import GoalSampler, train_offline
 from hrrl.core.options import OptionSet, primitive_options
+from hrrl.core.ppo import PPOConfig
 from hrrl.core.recurrent import train_on_policy
 from hrrl.core.seeding import make_rng, torch_generator
 from hrrl.envs.bandits import BatchedBernoulliBandit, sample_tasks
@@ -61,11 +71,14 @@ from hrrl.envs.chain import StochasticChainEnv
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
 from hrrl.envs.minigrid_compact import OBS_SIZE, make_minigrid_vector
 from hrrl.envs.nav2d import Nav2DConfig, TrialNav2D, sample_goals
+from hrrl.envs.point_manip import ACT_SIZE, EGO_INDICES, PointManipVectorEnv
+from hrrl.envs.point_manip import OBS_SIZE as MANIP_OBS
 from hrrl.envs.point_maze import PointMazeEnv
 from hrrl.envs.random_mdps import BatchedRandomMDP, sample_mdps
 from hrrl.tasks.causal_scm import sample_scm
 from hrrl.tasks.four_rooms import hallway_options
 from hrrl.tasks.four_rooms_ham import door_ham
+from hrrl.tasks.markov_games import sample_game
 from hrrl.tasks.offline_maze import NavigateParams, generate_navigate
 from hrrl.tasks.taxi import TAXI_ID, taxi_decode, taxi_graph
 
@@ -406,6 +419,71 @@ def _rl2_totals(learner: RL2Learner, tasks: Any) -> list[Any]:
     ]
 
 
+# ---- HiMeta (tri-level meta-RL) on the point-manipulation tasks ---------------------------
+_HIMETA = HiMetaConfig(
+    obs_dim=MANIP_OBS, act_dim=ACT_SIZE, ego_indices=EGO_INDICES, width=16, encoder_hidden=8,
+    num_envs=4, trial_episodes=2, ppo=PPOConfig(epochs=1, minibatches=2),
+)  # fmt: skip
+_MANIP_TASK = np.array([0, 1, 0, 1])
+
+
+def _manip() -> PointManipVectorEnv:
+    return PointManipVectorEnv(4, ("reach", "push"), horizon=5)
+
+
+def _train_himeta(learner: HiMeta, seed: int) -> None:
+    del seed  # its generators come from its seed
+    learner.train_iteration(_manip(), _MANIP_TASK)
+
+
+def _himeta_actions(learner: HiMeta) -> list[Any]:
+    """Deterministic trials (softmax y, mean z and a) from a fixed reset seed."""
+    _, rollout = learner.evaluate(_manip(), _MANIP_TASK, seed=1)
+    return [rollout.actions.tolist(), rollout.y.tolist(), rollout.z.tolist()]
+
+
+# ---- tabular-MDP baselines (model-based planners over per-trial counts) --------------------
+def _mdp(policy: Callable[[], MDPPolicy]) -> Callable[[int], MDPLearner]:
+    return lambda seed: MDPLearner(policy(), 3, 2, 3, batch=4, rng=make_rng(seed))
+
+
+def _train_mdp(learner: MDPLearner, seed: int) -> None:
+    """Four steps of one trial (an episode and a step into the next: a plan is current)."""
+    env = BatchedRandomMDP(3, 2, 2, 3)
+    env.reset(make_rng(seed), sample_mdps(4, 3, 2, make_rng(seed + 1)))
+    for _ in range(4):
+        actions = learner.act(env.states)
+        learner.update(*_with_actions(env.transition(actions), actions))
+
+
+def _with_actions(transition: tuple[np.ndarray, ...], actions: np.ndarray) -> tuple[Any, ...]:
+    states, rewards, next_states = transition
+    return states, actions, rewards, next_states
+
+
+def _mdp_actions(learner: MDPLearner) -> list[Any]:
+    return [learner.act(np.array([s, (s + 1) % 3, 2, 0])).tolist() for s in range(3)]
+
+
+# ---- PANDA and the other bilevel optimizers (their iterate is what they learn) -------------
+_GAME = sample_game(np.random.default_rng(0), n_states=2, incentive_cost=0.05)
+
+
+def _bilevel(kind: str, config: Any) -> Callable[[int], Any]:
+    """The config (and its seed for the initial logits) is part of the checkpoint."""
+    return lambda seed: make_optimizer(kind, config, _GAME.x_dim, _GAME.shape)
+
+
+def _train_bilevel(learner: Any, seed: int) -> None:
+    for _ in range(2):
+        learner.step(_GAME)
+
+
+def _bilevel_iterate(learner: Any) -> list[Any]:
+    policies = learner.policies() if hasattr(learner, "policies") else ()
+    return [learner.x.tolist()] + [p.tolist() for p in policies]
+
+
 TAXI_STATES = [s for s in range(0, 500, 7) if taxi_decode(s)[1] != taxi_decode(s)[2]]
 """Taxi states where the episode is not over (the passenger is not at the destination)."""
 
@@ -489,6 +567,28 @@ CASES: dict[str, Case] = {
     "pearl": Case(_pearl, _train_pearl, _pearl_actions),
     "rl2-continuous": Case(_rl2c, _train_rl2c, _rl2c_actions),
     "maml": Case(_maml, _train_maml, _maml_actions),
+    "himeta": Case(lambda s: HiMeta(_HIMETA, s), _train_himeta, _himeta_actions),
+    "himeta-rl2-ppo": Case(
+        lambda s: HiMeta(replace(_HIMETA, high="rl2", macro=False), s),
+        _train_himeta,
+        _himeta_actions,
+    ),
+    "mdp-random": Case(_mdp(RandomMDPPolicy), _train_mdp, _mdp_actions),
+    "mdp-psrl": Case(_mdp(PSRLPolicy), _train_mdp, _mdp_actions),
+    "mdp-ucrl2": Case(_mdp(UCRL2Policy), _train_mdp, _mdp_actions),
+    "panda": Case(
+        _bilevel("panda", PANDAConfig(init_scale=0.3, lower_steps=2)),
+        _train_bilevel,
+        _bilevel_iterate,
+    ),
+    "implicit-hypergradient": Case(
+        _bilevel("implicit", ImplicitConfig(lr_x=0.5)), _train_bilevel, _bilevel_iterate
+    ),
+    "unrolled-gda": Case(
+        _bilevel("unrolled", UnrolledConfig(init_scale=0.3, unroll=2)),
+        _train_bilevel,
+        _bilevel_iterate,
+    ),
 }
 
 
