@@ -36,12 +36,21 @@ from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
 from hrrl.agents.her import HERDQNAgent, HERDQNConfig, run_episodes, train_her_dqn
 from hrrl.agents.himeta import HiMeta, HiMetaConfig
 from hrrl.agents.hiro import HIROAgent, HIROConfig, hiro_episode, train_hiro
+from hrrl.agents.maml import (
+    MAMLConfig,
+    MetaLearner,
+    MetaLearnerConfig,
+    make_policy,
+    train_pretrained,
+)
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
 from hrrl.agents.option_discovery import DiaynConfig, DiaynLearner
 from hrrl.agents.options import OptionQConfig, OptionQLearner
+from hrrl.agents.pearl import PEARL, PEARLConfig
 from hrrl.agents.rl2 import RL2Config, RL2Learner
 from hrrl.agents.rl2_continuous import RL2Continuous, RL2ContinuousConfig
+from hrrl.agents.sac import SACConfig
 from hrrl.agents.tabular_mdp_baselines import (
     BEBPolicy,
     GreedyMDPPolicy,
@@ -63,6 +72,7 @@ from hrrl.envs.nav2d import Nav2DConfig, TrialNav2D, sample_goals
 from hrrl.envs.point_manip import ACT_SIZE, EGO_INDICES, OBS_SIZE, PointManipVectorEnv
 from hrrl.envs.point_maze import PointMazeEnv
 from hrrl.envs.random_mdps import BatchedRandomMDP, sample_mdps
+from hrrl.experiments.pearl_nav2d import nav2d_rollout
 from hrrl.tasks.four_rooms import hallway_options
 from hrrl.tasks.four_rooms_ham import door_ham
 from hrrl.tasks.taxi import TAXI_ID, taxi_graph
@@ -135,6 +145,31 @@ def main() -> dict[str, Any]:
         out["bandit-" + policy.name] = totals.tolist()
     out.update(goal_learners())
     out.update(trial_learners())
+    out.update(meta_learners())
+    return out
+
+
+def meta_learners() -> dict[str, Any]:
+    """MAML-family and PEARL on 2-D navigation (they act through the task's batched rollout)."""
+    out: dict[str, Any] = {}
+    nav = Nav2DConfig(horizon=6)
+    agent = MAMLConfig(hidden_sizes=(8,), meta_batch_size=2, trajectories_per_task=2)
+    for method in ("maml", "fomaml", "reptile"):
+        learner = MetaLearner(MetaLearnerConfig(method, agent), 26)
+        log = learner.train(nav, 2, make_rng(26))
+        out[f"meta-{method}"] = {"pre": log.pre_return, "post": log.post_return,
+                                 "state": _state(learner)}  # fmt: skip
+    policy = make_policy(agent, 27)
+    log = train_pretrained(policy, agent, nav, 2, make_rng(27))
+    out["meta-pretrained"] = {"pre": log.pre_return, "state": _digest(*[
+        p.detach().double().numpy() for p in policy.parameters()])}  # fmt: skip
+    pearl_cfg = PEARLConfig(latent_dim=2, encoder_hidden=(8,), meta_batch=2, batch_size=8,
+                            context_size=4, initial_episodes=1, tasks_per_iteration=2,
+                            gradient_steps=2, sac=SACConfig(hidden=(8,)))  # fmt: skip
+    pearl = PEARL(2, 2, pearl_cfg, 28)
+    plog = pearl.meta_train(nav2d_rollout(nav), sample_goals(3, make_rng(28), nav), 2)
+    out["pearl"] = {"return": plog.train_return, "critic": plog.critic_loss, "kl": plog.kl,
+                    "state": _state(pearl)}  # fmt: skip
     return out
 
 

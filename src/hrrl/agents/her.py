@@ -34,6 +34,7 @@ from hrrl.core.checkpoint import (
 )
 from hrrl.core.her_replay import EpisodeRecorder, HindsightReplayBuffer
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger
 from hrrl.core.networks import mlp
 from hrrl.core.replay import Batch
 from hrrl.core.rollout import Step, goal_success, run_side_by_side
@@ -212,12 +213,14 @@ def train_her_dqn(
     eval_episodes: int = 100,
     checkpoint: Path | None = None,
     checkpoint_every: int = 100,
+    logger: Logger | None = None,
 ) -> dict[str, Any]:
     """Train for ``cycles`` cycles; greedy success rate every ``eval_every`` cycles and at end.
 
     With ``checkpoint``, progress is saved there every ``checkpoint_every`` cycles and a run
     started again with the same arguments continues from the last save, ending exactly as an
-    uninterrupted run."""
+    uninterrupted run. ``logger`` gets each cycle's collection success, mean loss and env
+    steps, and each evaluation."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
     envs = [make_env() for _ in range(config.episodes_per_cycle)]
@@ -236,14 +239,19 @@ def train_her_dqn(
     curve: list[tuple[int, float]] = progress["curve"]
     env_steps = int(progress["env_steps"])
     for cycle in range(int(progress["cycle"]) + 1, cycles + 1):
-        episodes, _ = run_episodes(envs, lambda o: agent.act(o, config.epsilon, rng))
+        episodes, success = run_episodes(envs, lambda o: agent.act(o, config.epsilon, rng))
         for episode in episodes:
             agent.buffer.add_episode(episode)
             env_steps += len(episode["action"])
-        for _ in range(config.updates_per_cycle):
-            agent.update(rng)
+        losses = [agent.update(rng) for _ in range(config.updates_per_cycle)]
+        scalars = {"train/success": success.mean(), "train/env_steps": env_steps}
+        if losses:
+            scalars["train/loss"] = float(np.mean(losses))
         if cycle % eval_every == 0 or cycle == cycles:
             curve.append((cycle, evaluate(agent, eval_envs, eval_episodes, eval_rng)))
+            scalars["eval/success"] = curve[-1][1]
+        if logger is not None:
+            logger.log(cycle, scalars)
         if checkpoint is not None and (cycle % checkpoint_every == 0 or cycle == cycles):
             done = {"cycle": cycle, "curve": curve, "env_steps": env_steps}
             save_progress(checkpoint, agent, rngs, envs + eval_envs, done)

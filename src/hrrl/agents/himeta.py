@@ -42,6 +42,7 @@ from torch import nn
 from hrrl.core import ppo
 from hrrl.core.checkpoint import load_checkpoint, save_checkpoint
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
 from hrrl.core.networks import mlp
 from hrrl.core.rollout import TrialStep, run_trial
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
@@ -532,12 +533,15 @@ def train(
     task: np.ndarray,
     total_steps: int,
     on_iteration: Callable[[int, dict[str, float]], None] | None = None,
+    logger: Logger | None = None,
 ) -> list[dict[str, float]]:
-    """Train until ``total_steps`` env steps; returns the per-iteration diagnostics."""
+    """Train until ``total_steps`` env steps; returns the per-iteration diagnostics (also to
+    ``logger``, at the env steps spent)."""
     history = []
     while agent.steps < total_steps:
         stats = agent.train_iteration(env, task)
         history.append(stats)
+        log_step(logger, agent.steps, stats)
         if on_iteration is not None:
             on_iteration(agent.iterations, stats)
     return history

@@ -23,8 +23,15 @@ import gymnasium
 import numpy as np
 import torch
 
-from hrrl.agents.td3 import TD3Config, TD3Learner, final_goal_evaluation, record_trace
+from hrrl.agents.td3 import (
+    TD3Config,
+    TD3Learner,
+    final_goal_evaluation,
+    log_goal_progress,
+    record_trace,
+)
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger
 from hrrl.core.replay import ReplayBuffer
 from hrrl.core.rollout import Step, goal_success, run_episode
 from hrrl.core.seeding import make_rng, spawn_seeds
@@ -300,9 +307,11 @@ def train_hiro(
     eval_every: int,
     eval_episodes: int = 10,
     make_eval_env: Callable[[], gymnasium.Env] | None = None,
+    logger: Logger | None = None,
 ) -> dict[str, Any]:
     """Train for ``steps`` environment steps; greedy success rate every ``eval_every`` steps on
-    ``make_eval_env()`` (by default another ``make_env()``)."""
+    ``make_eval_env()`` (by default another ``make_env()``). ``logger`` gets each training
+    episode's success and each evaluation (:func:`~hrrl.agents.td3.log_goal_progress`)."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
     env = make_env()
@@ -324,11 +333,15 @@ def train_hiro(
         if counter["steps"] % eval_every == 0:
             wins = [hiro_episode(eval_env, agent, rng, explore=False) for _ in range(eval_episodes)]
             curve.append((counter["steps"], float(np.mean(wins))))
+            log_goal_progress(logger, counter["steps"], curve=curve)
 
     episodes = 0
     while counter["steps"] < steps:
-        hiro_episode(env, agent, rng, True, lambda: counter["steps"] < config.warmup_steps, on_step)
+        won = hiro_episode(
+            env, agent, rng, True, lambda: counter["steps"] < config.warmup_steps, on_step
+        )
         episodes += 1
+        log_goal_progress(logger, counter["steps"], won, episodes)
     return final_goal_evaluation(
         lambda trace: hiro_episode(eval_env, agent, rng, explore=False, trace=trace),
         eval_episodes, curve, counter["steps"], episodes,

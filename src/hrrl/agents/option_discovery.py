@@ -38,6 +38,7 @@ import torch
 from hrrl.agents.options import Option
 from hrrl.core.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
 from hrrl.core.rollout import Step, run_episode
 from hrrl.core.seeding import init_module, make_rng
 from hrrl.core.tabular import SampledModel, sample_index
@@ -291,8 +292,9 @@ class DiaynLearner(StateArrays):
         return float(tau * (top + np.log(np.exp(logits - top).sum())))
 
     # ----------------------------------------------------------------------------- training
-    def train(self, episodes: int | None = None) -> list[float]:
-        """Run ``episodes`` (default: the config's remainder); mean log q(z|s') per episode."""
+    def train(self, episodes: int | None = None, logger: Logger | None = None) -> list[float]:
+        """Run ``episodes`` (default: the config's remainder); mean log q(z|s') per episode (also
+        to ``logger``, at the episode's index)."""
         cfg = self.config
         todo = cfg.episodes - self.episodes_done if episodes is None else episodes
         scores = []
@@ -304,6 +306,7 @@ class DiaynLearner(StateArrays):
             self._visits[z, visited] += 1
             for _ in range(cfg.disc_steps):
                 self._discriminator_step()
+            log_step(logger, self.episodes_done, {"log_q": scores[-1]})
             self.episodes_done += 1
         return scores
 

@@ -27,6 +27,7 @@ from torch import nn
 
 from hrrl.agents.sac import SAC, SACConfig
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
 from hrrl.core.networks import mlp
 from hrrl.core.replay import ReplayBuffer
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
@@ -187,9 +188,15 @@ class PEARL(StateArrays):
 
     # --- meta-training ----------------------------------------------------------------------
     def meta_train(
-        self, rollout: Rollout, tasks: np.ndarray, iterations: int, log: PEARLLog | None = None
+        self,
+        rollout: Rollout,
+        tasks: np.ndarray,
+        iterations: int,
+        log: PEARLLog | None = None,
+        logger: Logger | None = None,
     ) -> PEARLLog:
-        """Algorithm 1 of the paper, on the training ``tasks`` (one row per task)."""
+        """Algorithm 1 of the paper, on the training ``tasks`` (one row per task); each
+        iteration's entries of ``log`` also go to ``logger``."""
         cfg = self.config
         log = log if log is not None else PEARLLog()
         n_tasks = len(tasks)
@@ -209,6 +216,8 @@ class PEARL(StateArrays):
                 critic, kl = self.gradient_step(buffers, encoder_data)
             log.critic_loss.append(critic)
             log.kl.append(kl)
+            row = {"return": log.train_return[-1], "critic_loss": critic, "kl": kl}
+            log_step(logger, len(log.kl) - 1, row)
         return log
 
     def _collect(

@@ -43,6 +43,7 @@ from hrrl.core.checkpoint import (
     save_checkpoint,
 )
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
 from hrrl.core.rollout import run_trial
 from hrrl.core.schedules import LinearSchedule
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
@@ -302,12 +303,14 @@ class RL2Learner(StateArrays):
         checkpoint: Path | None = None,
         checkpoint_every: int = 50,
         stop_after: int | None = None,
+        logger: Logger | None = None,
     ) -> list[float]:
         """Run the remaining of ``config.updates`` updates (resuming from ``checkpoint`` when it
         holds a save of this run), saving progress there every ``checkpoint_every`` updates;
         ``stop_after`` ends early once that many updates are done (to split a long run). The
         save goes to a subfolder named by a digest of the config, so a changed config starts
-        afresh instead of resuming someone else's run."""
+        afresh instead of resuming someone else's run. ``logger`` gets each update's mean total
+        reward."""
         if checkpoint is not None:
             digest = hashlib.sha256(json.dumps(vars(self.config)).encode()).hexdigest()[:12]
             checkpoint = Path(checkpoint) / digest
@@ -315,6 +318,7 @@ class RL2Learner(StateArrays):
         end = self.config.updates if stop_after is None else min(stop_after, self.config.updates)
         while self.updates_done < end:
             mean_total = self.update()
+            log_step(logger, self.updates_done - 1, {"mean_total": mean_total})
             if on_update is not None:
                 on_update(self.updates_done - 1, mean_total)
             last = self.updates_done == end

@@ -25,6 +25,7 @@ from torch import nn
 
 from hrrl.core import ppo
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
 from hrrl.core.rollout import TrialStep, run_trial
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
 
@@ -192,14 +193,17 @@ class RL2Continuous(StateArrays):
         sample_tasks: Callable[[int], np.ndarray],
         steps_per_trial: int,
         updates: int,
+        logger: Logger | None = None,
     ) -> list[float]:
-        """``updates`` PPO updates on fresh tasks; the mean trial return of each batch."""
+        """``updates`` PPO updates on fresh tasks; the mean trial return of each batch (also to
+        ``logger`` with the update's statistics, at the env steps spent)."""
         curve = []
         for _ in range(updates):
             trials = self.play(env, sample_tasks(self.config.batch_trials), steps_per_trial)
             self.env_steps += trials.rewards.numel()
             curve.append(float(trials.rewards.sum(dim=1).mean()))
-            self.update(trials)
+            stats = self.update(trials)
+            log_step(logger, self.env_steps, {"mean_return": curve[-1], **stats})
         return curve
 
     def evaluate(self, env: TrialEnv, tasks: np.ndarray, episodes: int, horizon: int) -> np.ndarray:

@@ -26,6 +26,7 @@ from torch import nn
 from hrrl.agents.her import uvfa_batch
 from hrrl.core.her_replay import EpisodeRecorder, HindsightReplayBuffer
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger
 from hrrl.core.networks import mlp, soft_update
 from hrrl.core.replay import Batch
 from hrrl.core.rollout import Step, goal_success, run_episode
@@ -290,6 +291,23 @@ def record_trace(trace: list[np.ndarray], step: Step, first: bool) -> None:
     trace.append(step.next_obs["achieved_goal"].copy())
 
 
+def log_goal_progress(
+    logger: Logger | None,
+    steps: int,
+    success: bool | None = None,
+    episodes: int | None = None,
+    curve: list[tuple[int, float]] | None = None,
+) -> None:
+    """Log a goal-env training run's progress at ``steps`` env steps: a training episode's
+    success (and episodes so far), or the evaluation just appended to ``curve``."""
+    if logger is None:
+        return
+    if curve is not None:
+        logger.log(steps, {"eval/success": curve[-1][1]})
+    else:
+        logger.log(steps, {"train/success": success, "train/episodes": episodes})
+
+
 def final_goal_evaluation(
     greedy_episode: Callable[[list[np.ndarray]], bool],
     eval_episodes: int,
@@ -323,11 +341,13 @@ def train_goal_td3(
     buffer_capacity: int = 200_000,
     make_eval_env: Callable[[], Any] | None = None,
     n_sampled_goal: int = 0,
+    logger: Logger | None = None,
 ) -> dict[str, Any]:
     """Goal-conditioned TD3 on a Dict goal env for ``steps`` steps (uniform actions for
     ``warmup_steps``, then one update per step), with HER when ``n_sampled_goal > 0``; greedy
     success rate over ``eval_episodes`` episodes every ``eval_every`` steps and at the end, on
-    ``make_eval_env()`` (by default another ``make_env()``)."""
+    ``make_eval_env()`` (by default another ``make_env()``). ``logger`` gets each training
+    episode's success and each evaluation (:func:`log_goal_progress`)."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
     env = make_env()
@@ -346,11 +366,15 @@ def train_goal_td3(
         if counter["steps"] % eval_every == 0:
             wins = [td3_goal_episode(eval_env, agent, rng, False) for _ in range(eval_episodes)]
             curve.append((counter["steps"], float(np.mean(wins))))
+            log_goal_progress(logger, counter["steps"], curve=curve)
 
     episodes = 0
     while counter["steps"] < steps:
-        td3_goal_episode(env, agent, rng, True, on_step, lambda: counter["steps"] < warmup_steps)
+        won = td3_goal_episode(
+            env, agent, rng, True, on_step, lambda: counter["steps"] < warmup_steps
+        )
         episodes += 1
+        log_goal_progress(logger, counter["steps"], won, episodes)
     return final_goal_evaluation(
         lambda trace: td3_goal_episode(eval_env, agent, rng, False, trace=trace),
         eval_episodes, curve, counter["steps"], episodes,
