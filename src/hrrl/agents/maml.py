@@ -19,6 +19,11 @@ The outer optimiser is Adam on the post-update policy-gradient surrogate, not TR
 region on a second-order meta-objective needs third-order Hessian-vector products per
 conjugate-gradient iteration; Adam keeps the MAML / FOMAML comparison about the meta-gradient
 alone and is what many reproductions use. Reptile's outer step is the paper's interpolation.
+
+No episode loop of its own (:mod:`hrrl.core.rollout`): the learner hands an ``act(obs (K, N, d))``
+to the task's batched rollout (:func:`~hrrl.envs.nav2d.rollout_batch`, all tasks and trajectories
+stepped as one array), which is where the stepping happens; its training loops log each
+iteration through the shared :class:`~hrrl.core.logging.Logger` (``logger``).
 """
 
 from __future__ import annotations

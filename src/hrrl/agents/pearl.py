@@ -13,7 +13,10 @@ Adaptation needs no gradient: on a new task the first episode is run with ``z`` 
 each later one with ``z`` sampled from the posterior given every transition seen so far.
 
 The learner knows no particular domain: it is handed a ``rollout(act, tasks)`` that runs one
-episode per task with ``act(obs (K, d)) → actions (K, a)`` and returns :class:`Episodes`.
+episode per task with ``act(obs (K, d)) → actions (K, a)`` and returns :class:`Episodes`; that
+rollout (the task's batched simulator) owns the stepping, so PEARL has no episode loop of its own
+(:mod:`hrrl.core.rollout`). :meth:`PEARL.meta_train` logs each iteration through the shared
+:class:`~hrrl.core.logging.Logger` (``logger``).
 """
 
 from __future__ import annotations
