@@ -26,7 +26,11 @@ from hrrl.agents.actor_critic import ActorCritic, ActorCriticConfig, Sarsa, Sars
 from hrrl.agents.bandit_baselines import (
     BanditLearner,
     BanditPolicy,
+    BayesOptimalPolicy,
+    EpsilonGreedyPolicy,
     FiniteHorizonGittinsPolicy,
+    GreedyPolicy,
+    RandomPolicy,
     ThompsonPolicy,
     UCB1Policy,
 )
@@ -50,6 +54,8 @@ from hrrl.agents.rl2 import RL2Config, RL2Learner
 from hrrl.agents.rl2_continuous import RL2Continuous, RL2ContinuousConfig
 from hrrl.agents.sac import SAC, SACConfig
 from hrrl.agents.tabular_mdp_baselines import (
+    BEBPolicy,
+    GreedyMDPPolicy,
     MDPLearner,
     MDPPolicy,
     PSRLPolicy,
@@ -331,9 +337,9 @@ def _rl2c_actions(learner: RL2Continuous) -> list[Any]:
     return learner.play(TrialNav2D(_NAV), goals, 16, deterministic=True).actions.tolist()
 
 
-def _maml(seed: int) -> MetaLearner:
+def _meta(method: str) -> Callable[[int], MetaLearner]:
     agent = MAMLConfig(hidden_sizes=(8,), meta_batch_size=2, trajectories_per_task=2)
-    return MetaLearner(MetaLearnerConfig("maml", agent), seed)
+    return lambda seed: MetaLearner(MetaLearnerConfig(method, agent), seed)
 
 
 def _train_maml(learner: MetaLearner, seed: int) -> None:
@@ -545,6 +551,14 @@ CASES: dict[str, Case] = {
         _minigrid_actions,
     ),
     "ham-q": Case(_ham_q, _train_four_rooms, _ham_actions),
+    "bandit-random": Case(_bandit(RandomPolicy), _train_bandit, lambda b: b.act().tolist()),
+    "bandit-greedy": Case(_bandit(GreedyPolicy), _train_bandit, lambda b: b.act().tolist()),
+    "bandit-epsilon-greedy": Case(
+        _bandit(lambda: EpsilonGreedyPolicy(0.3)), _train_bandit, lambda b: b.act().tolist()
+    ),
+    "bandit-bayes-optimal": Case(
+        _bandit(lambda: BayesOptimalPolicy(3, 10)), _train_bandit, lambda b: b.act().tolist()
+    ),
     "bandit-thompson": Case(_bandit(ThompsonPolicy), _train_bandit, lambda b: b.act().tolist()),
     "bandit-ucb1": Case(_bandit(UCB1Policy), _train_bandit, lambda b: b.act().tolist()),
     "bandit-gittins": Case(
@@ -566,7 +580,10 @@ CASES: dict[str, Case] = {
     "sac": Case(_sac, _untrained, _sac_actions),
     "pearl": Case(_pearl, _train_pearl, _pearl_actions),
     "rl2-continuous": Case(_rl2c, _train_rl2c, _rl2c_actions),
-    "maml": Case(_maml, _train_maml, _maml_actions),
+    **{
+        method: Case(_meta(method), _train_maml, _maml_actions)
+        for method in ("maml", "fomaml", "anil", "reptile")
+    },
     "himeta": Case(lambda s: HiMeta(_HIMETA, s), _train_himeta, _himeta_actions),
     "himeta-rl2-ppo": Case(
         lambda s: HiMeta(replace(_HIMETA, high="rl2", macro=False), s),
@@ -574,7 +591,9 @@ CASES: dict[str, Case] = {
         _himeta_actions,
     ),
     "mdp-random": Case(_mdp(RandomMDPPolicy), _train_mdp, _mdp_actions),
+    "mdp-greedy": Case(_mdp(lambda: GreedyMDPPolicy(epsilon=0.2)), _train_mdp, _mdp_actions),
     "mdp-psrl": Case(_mdp(PSRLPolicy), _train_mdp, _mdp_actions),
+    "mdp-beb": Case(_mdp(BEBPolicy), _train_mdp, _mdp_actions),
     "mdp-ucrl2": Case(_mdp(UCRL2Policy), _train_mdp, _mdp_actions),
     "panda": Case(
         _bilevel("panda", PANDAConfig(init_scale=0.3, lower_steps=2)),
