@@ -38,10 +38,10 @@ from hrrl.agents.cfhrl import CFHRLAgent, CFHRLConfig
 from hrrl.agents.fun import FuNAgent, FuNConfig
 from hrrl.agents.ham import HamQConfig, HamQLearner
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
-from hrrl.agents.her import HERDQNAgent, HERDQNConfig
+from hrrl.agents.her import HERDQNAgent, HERDQNConfig, run_episodes
 from hrrl.agents.himeta import HiMeta, HiMetaConfig
 from hrrl.agents.hiql import GCIQLAgent, HIQLAgent, OfflineGCConfig
-from hrrl.agents.hiro import HIROAgent, HIROConfig
+from hrrl.agents.hiro import HIROAgent, HIROConfig, hiro_episode
 from hrrl.agents.maml import MAMLConfig, MetaLearner, MetaLearnerConfig
 from hrrl.agents.maxq import MaxQConfig, MaxQLearner
 from hrrl.agents.ncts import JointRegressionTS, JointTSConfig, NCTSAgent, NCTSConfig
@@ -239,6 +239,18 @@ def _her(seed: int) -> HERDQNAgent:
     return HERDQNAgent(BitFlipEnv(4), HERDQNConfig(), seed)
 
 
+def _train_her(learner: HERDQNAgent, seed: int) -> None:
+    """Two cycles of episodes side by side, each followed by two updates."""
+    envs, rng = [BitFlipEnv(4) for _ in range(2)], make_rng(seed)
+    for cycle in range(2):
+        seeds = [seed, seed + 1] if cycle == 0 else None
+        episodes, _ = run_episodes(envs, lambda o: learner.act(o, 0.5, rng), seeds)
+        for episode in episodes:
+            learner.buffer.add_episode(episode)
+        for _ in range(2):
+            learner.update(rng)
+
+
 def _her_actions(learner: HERDQNAgent) -> list[Any]:
     env = BitFlipEnv(4)
     obs = [env.reset(seed=s)[0] for s in range(8)]
@@ -272,8 +284,28 @@ def _td3_her_actions(learner: GoalTD3Agent) -> list[Any]:
     return learner.act(batch).tolist()
 
 
+_HIRO = HIROConfig(
+    subgoal_period=3,
+    worker=TD3Config(hidden=(16,), batch_size=8),
+    manager=TD3Config(hidden=(16,), batch_size=2),
+)
+
+
 def _hiro(seed: int) -> HIROAgent:
-    return HIROAgent(PointMazeEnv(), HIROConfig(), seed)
+    return HIROAgent(PointMazeEnv(), _HIRO, seed)
+
+
+def _train_hiro(learner: HIROAgent, seed: int) -> None:
+    """Two exploring episodes, both levels updated after every step once their batch is there."""
+    env, rng = PointMazeEnv(max_steps=12), make_rng(seed)
+    env.reset(seed=seed)
+
+    def learn() -> None:
+        learner.update_worker(rng)
+        learner.update_manager(rng)
+
+    for _ in range(2):
+        hiro_episode(env, learner, rng, True, on_step=learn)
 
 
 def _hiro_actions(learner: HIROAgent) -> list[Any]:
@@ -514,10 +546,10 @@ CASES: dict[str, Case] = {
     ),
     "flat-dqn": Case(_dqn_flat, _train_dqn_agent, _greedy_episodes),
     "h-dqn": Case(_dqn_h, _train_dqn_agent, _greedy_episodes),
-    "her-dqn": Case(_her, _untrained, _her_actions),
+    "her-dqn": Case(_her, _train_her, _her_actions),
     "td3": Case(_td3, _untrained, _td3_actions),
     "td3-her": Case(_td3_her, _train_td3_her, _td3_her_actions),
-    "hiro": Case(_hiro, _untrained, _hiro_actions),
+    "hiro": Case(_hiro, _train_hiro, _hiro_actions),
     "gciql": Case(lambda s: GCIQLAgent(2, 2, _OFFLINE, s), _offline_train, _offline_actions),
     "hiql": Case(lambda s: HIQLAgent(2, 2, _OFFLINE, s), _offline_train, _offline_actions),
     "carl-hiql": Case(
