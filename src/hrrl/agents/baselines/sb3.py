@@ -7,6 +7,10 @@ distribution, seeing the same raw features as :mod:`hrrl.agents.baselines.raw_dq
 
 SB3 seeds torch, numpy and ``random`` globally from ``seed`` (its own behaviour); run it in a
 worker process (``core.parallel`` does) so nothing else depends on that global state.
+
+Not on the shared episode loop (:mod:`hrrl.core.rollout`) nor in the learner contract: the
+reference is SB3's own ``learn`` loop and its own state, untouched, and its ``save`` format pickles
+(we never save it; the trained model lives only in the worker that evaluates it).
 """
 
 from __future__ import annotations
