@@ -99,6 +99,9 @@ class HRRLConfig:
     """v2: gradient steps of the cost-to-go network (fitted value iteration)."""
     value_hidden: int = 64
     """v2: width of the cost-to-go network."""
+    value_expectile: float = 0.5
+    """v2: expectile of the Bellman target the cost-to-go network fits (0.5: squared error;
+    below 0.5 overestimates cost more than underestimates: see ``value.ValueConfig``)."""
     manager_weight: float = 1.0
     """v2: weight of the learned terms in the manager's search (0: uniform, plain A*)."""
     manager_spacing: int = 32
@@ -118,6 +121,7 @@ class HRRLConfig:
         _check(0 < self.lr < 1, "lr must be in (0, 1)")
         _check(0 < self.gamma <= 1, "gamma must be in (0, 1]")
         _check(0 < self.tau <= 1, "tau must be in (0, 1]")
+        _check(0 < self.value_expectile < 1, "value_expectile must be in (0, 1)")
         for name in ("dense_fraction", "tight_fraction", "random_action_fraction"):
             _check(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]")
         _check(self.final_targets[0] >= 2, "final_targets must start at 2 or more")

@@ -21,7 +21,11 @@ LOADER = "hrrl.agents.hrrl.v2:load_policy"
 
 
 def value_config(config: HRRLConfig) -> V.ValueConfig:
-    return V.ValueConfig(hidden=config.value_hidden, iterations=config.value_iterations)
+    return V.ValueConfig(
+        hidden=config.value_hidden,
+        iterations=config.value_iterations,
+        expectile=config.value_expectile,
+    )
 
 
 def manager_config(config: HRRLConfig, **overrides: Any) -> ManagerConfig:
