@@ -33,6 +33,8 @@ def manager_config(config: HRRLConfig, **overrides: Any) -> ManagerConfig:
         "weight": config.manager_weight,
         "spacing": config.manager_spacing,
         "decision_expansions": config.manager_budget,
+        "commit": config.manager_commit,
+        "reuse": config.manager_reuse,
     }
     return ManagerConfig(**{**fields, **overrides})
 
