@@ -47,7 +47,10 @@ from hrrl.evaluation import evaluate
 from hrrl.problem import Problem
 from hrrl.solvers.checker import check_path
 from hrrl.solvers.numberline import _reached, _search, window
-from hrrl.suites.hard import FAMILIES, generate_hard
+from hrrl.suites.hard import EXTRA_FAMILIES, FAMILIES, generate_hard
+
+ALL_FAMILIES = FAMILIES + EXTRA_FAMILIES
+"""The report's families: the hard suite's and the gate family (``suites/hard.py``)."""
 
 SLOW = ("hard-1e6",)
 """Families the step-by-step ablations (flat, paper waypoints, v1 default) are not run on: one
@@ -196,8 +199,8 @@ def _infeasible_check(policy: Any, problems: Sequence[Problem]) -> dict[str, flo
 
 def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: bool = False) -> Path:
     started = time.perf_counter()
-    counts = {f: 4 for f in FAMILIES} | {"hard-1e6": 1} if quick else None
-    problems = generate_hard(suite_seed, counts)
+    counts = {f: 4 for f in ALL_FAMILIES} | {"hard-1e6": 1} if quick else None
+    problems = generate_hard(suite_seed, counts, ALL_FAMILIES)
     fast = [p for p in problems if p.extra["category"] not in SLOW]
     infeasible = [p for p in problems if not p.extra["feasible"]]
     bfs = {p.id: bfs_expansions(p) for p in problems if p.extra["feasible"]}
@@ -300,8 +303,8 @@ def _command(out: Path, seeds: Sequence[int], suite_seed: int, quick: bool) -> s
 def render(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: bool) -> Path:
     """The report again from the raw measurements a run saved (no training, no evaluation)."""
     raw = json.loads((runs / "hard_report.json").read_text())
-    counts = {f: 4 for f in FAMILIES} | {"hard-1e6": 1} if quick else None
-    problems = generate_hard(suite_seed, counts)
+    counts = {f: 4 for f in ALL_FAMILIES} | {"hard-1e6": 1} if quick else None
+    problems = generate_hard(suite_seed, counts, ALL_FAMILIES)
     sections = _sections(problems, raw["bfs"], raw, seeds, suite_seed)
     sections.append(
         f"Rendered from `{runs / 'hard_report.json'}` (measured by the run above). That run "
@@ -350,7 +353,7 @@ def _sections(
 ) -> list[str]:
     results, timings, million = raw["results"], raw["timings"], raw["million_wall_s"]
     certified = raw.get("certified", {})
-    families = [f for f in FAMILIES if any(p.extra["category"] == f for p in problems)]
+    families = [f for f in ALL_FAMILIES if any(p.extra["category"] == f for p in problems)]
     feasible_families = [f for f in families if f != "hard-infeasible"]
     count = {f: sum(p.extra["category"] == f for p in problems) for f in families}
     feas = {
