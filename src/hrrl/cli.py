@@ -449,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train the HRRL agent")
     tr.add_argument(
         "--config",
-        help="a preset (default, paper, v2, v2-budgeted) or a JSON file "
+        help="a preset (default, paper, v2, v2-budgeted, v2-budgeted-expectile) or a JSON file "
         "(default: default; --resume: the run's)",
     )
     tr.add_argument("--out", help="run directory for checkpoints, logs and the final agent")
