@@ -37,16 +37,18 @@ from hrrl.experiments._maml_report import (
     GRADIENT_META,
     PAPER_MAML,
     adaptation_table,
-    best_model_section,
-    fomaml_claim_section,
     median_or_nan,
-    notes_section,
     plot_adaptation,
     plot_training,
     returns_ci,
+    timing_table,
+)
+from hrrl.experiments._maml_sections import (
+    best_model_section,
+    fomaml_claim_section,
+    notes_section,
     setup_section,
     table4_verdicts,
-    timing_table,
 )
 from hrrl.experiments.base import Experiment, ExperimentContext
 
