@@ -35,6 +35,7 @@ from hrrl.agents.bandit_baselines import (
     play_trials,
 )
 from hrrl.agents.rl2 import RL2Config, RL2Learner
+from hrrl.core.checkpoint import timed
 from hrrl.core.parallel import Job
 from hrrl.core.report import write_report
 from hrrl.core.seeding import make_rng, spawn_seeds, torch_generator
@@ -193,6 +194,17 @@ def run_setting(
     return result
 
 
+def train_timed(learner: RL2Learner, checkpoint: str | None) -> float | None:
+    """Train (resuming from ``checkpoint``); the seconds of training so far, summed over resumed
+    parts (:func:`hrrl.core.checkpoint.timed`; the learner's own count for a checkpoint written
+    before that field existed; None: not recorded)."""
+    folder = None if checkpoint is None else Path(checkpoint)
+    _, seconds = timed(folder, lambda: learner.train(checkpoint=folder))
+    if seconds is None and learner.time_recorded:
+        return learner.train_seconds
+    return seconds
+
+
 def _run_rl2(
     n_pulls: int,
     k: int,
@@ -203,8 +215,7 @@ def _run_rl2(
     checkpoint: str | None,
 ) -> dict[str, Any]:
     learner = RL2Learner(BatchedBernoulliBandit(k, n_pulls), config, train_seed)
-    learner.train(checkpoint=None if checkpoint is None else Path(checkpoint))
-    train_s = learner.train_seconds  # summed over resumed parts
+    train_s = train_timed(learner, checkpoint)
     evals = {}
     for mode, greedy in (("sampled", False), ("greedy", True)):
         totals = learner.evaluate(tasks, make_rng(table_seed), torch_generator(train_seed), greedy)
@@ -213,7 +224,7 @@ def _run_rl2(
     return {
         **evals,
         "curve": curve,
-        **({"rl2_train_s": round(train_s, 1)} if learner.time_recorded else {}),
+        **({"rl2_train_s": round(train_s, 1)} if train_s is not None else {}),
         "rl2_resumed_at": learner.resumed_at,
         "rl2_config": vars(config),
     }

@@ -43,6 +43,7 @@ from hrrl.envs.random_mdps import (
     sample_mdps,
 )
 from hrrl.experiments.base import Experiment, ExperimentContext
+from hrrl.experiments.rl2_bandits import train_timed
 from hrrl.experiments.rl2_bandits_report import rl2_training_time
 
 N_STATES, N_ACTIONS, HORIZON = 10, 5, 10
@@ -133,9 +134,9 @@ def run_setting(
             RL2_CONFIG, updates=rl2_updates, batch_trials=protocol.batch_trials(n_episodes)
         )
         learner = RL2Learner(env, config, train_seed)
-        learner.train(checkpoint=None if checkpoint is None else Path(checkpoint))
-        if learner.time_recorded:  # summed over resumed parts
-            result["rl2_train_s"] = round(learner.train_seconds, 1)
+        train_s = train_timed(learner, checkpoint)  # summed over resumed parts
+        if train_s is not None:
+            result["rl2_train_s"] = round(train_s, 1)
         result["rl2_resumed_at"] = learner.resumed_at
         totals = learner.evaluate(tasks, make_rng(table_seed), torch_generator(train_seed))
         methods[RL2_METHOD] = float(totals.mean())
