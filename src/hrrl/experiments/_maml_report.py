@@ -5,7 +5,7 @@ fixed text and claim checks: :mod:`hrrl.experiments._maml_sections`)."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,7 +97,7 @@ def adaptation_table(
     by_method: dict[str, list[dict[str, Any]]],
     steps: int,
     kinds: Sequence[str],
-    claims: dict[str, Sequence[str]],
+    claims: Mapping[str, Sequence[str]],
     no_claim: str = "see paper",
 ) -> str:
     """Rows method × steps; our mean ± 95 % CI per reward kind and the claim beside them
