@@ -107,7 +107,7 @@ def test_her_faithful_resumed_from_its_finished_checkpoint_keeps_its_time(tmp_pa
 def test_rl2_resumed_from_its_finished_checkpoint_keeps_its_time(tmp_path: Path) -> None:
     from hrrl.agents.rl2 import RL2Config, RL2Learner
     from hrrl.envs.bandits import BatchedBernoulliBandit
-    from hrrl.experiments.rl2_bandits import train_timed
+    from hrrl.experiments._rl2_common import train_timed
 
     config = RL2Config(hidden_size=8, updates=2, batch_trials=8)
     first = RL2Learner(BatchedBernoulliBandit(2, 5), config, 3)

@@ -178,9 +178,7 @@ class Experiment:
     @property
     def default_out(self) -> Path:
         """:attr:`report_dir`, or ``docs/experiments/<name>``."""
-        return Path(
-            self.report_dir if self.report_dir is not None else f"{REPORTS_DIR}/{self.name}"
-        )
+        return Path(self.report_dir or f"{REPORTS_DIR}/{self.name}")
 
 
 def code_version() -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,13 +34,13 @@ from hrrl.agents.bandit_baselines import (
     play_trials,
 )
 from hrrl.agents.rl2 import RL2Config, RL2Learner
-from hrrl.core.checkpoint import timed
 from hrrl.core.parallel import Job
 from hrrl.core.report import write_report
 from hrrl.core.seeding import make_rng, spawn_seeds, torch_generator
 from hrrl.envs.bandits import BatchedBernoulliBandit, expected_best_arm_total, sample_tasks
 from hrrl.errors import InputError
 from hrrl.experiments import rl2_bandits_report as rep
+from hrrl.experiments._rl2_common import train_timed
 from hrrl.experiments.base import Experiment, ExperimentContext
 from hrrl.experiments.rl2_bandits_report import PAPER_N100, RL2_GREEDY_METHOD, RL2_METHOD
 
@@ -192,17 +191,6 @@ def run_setting(
         methods[RL2_METHOD] = result.pop("sampled")
         methods[RL2_GREEDY_METHOD] = result.pop("greedy")
     return result
-
-
-def train_timed(learner: RL2Learner, checkpoint: str | None) -> float | None:
-    """Train (resuming from ``checkpoint``); the seconds of training so far, summed over resumed
-    parts (:func:`hrrl.core.checkpoint.timed`; the learner's own count for a checkpoint written
-    before that field existed; None: not recorded)."""
-    folder = None if checkpoint is None else Path(checkpoint)
-    _, seconds = timed(folder, lambda: learner.train(checkpoint=folder))
-    if seconds is None and learner.time_recorded:
-        return learner.train_seconds
-    return seconds
 
 
 def _run_rl2(

@@ -42,9 +42,8 @@ from hrrl.envs.random_mdps import (
     MDPTasks,
     sample_mdps,
 )
+from hrrl.experiments._rl2_common import rl2_training_time, train_timed
 from hrrl.experiments.base import Experiment, ExperimentContext
-from hrrl.experiments.rl2_bandits import train_timed
-from hrrl.experiments.rl2_bandits_report import rl2_training_time
 
 N_STATES, N_ACTIONS, HORIZON = 10, 5, 10
 """The MDP size and episode length of Duan et al. §5 (as stated in issue #15)."""
