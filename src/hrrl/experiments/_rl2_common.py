@@ -30,18 +30,18 @@ def rl2_training_time(runs: list[dict[str, Any]]) -> tuple[str, list[str]]:
     left out of the mean (never counted as 0 s), and the note says how many were.
     """
     policies = [r for r in runs if "rl2_resumed_at" in r]
-    recorded = [r["rl2_train_s"] for r in policies if "rl2_train_s" in r]
-    if not recorded:
-        time_text = "not recorded"
+    known = [r["rl2_train_s"] for r in policies if "rl2_train_s" in r]
+    if not known:
+        time_text = "not known"
     else:
-        time_text = f"{np.mean(recorded):.0f} s per policy on average"
-        if len(recorded) < len(policies):
-            time_text += f" (the {len(recorded)} of {len(policies)} policies whose time was recorded)"
+        time_text = f"{np.mean(known):.0f} s per policy on average"
+        if len(known) < len(policies):
+            time_text += f" (the {len(known)} of {len(policies)} policies whose time was known)"
     resumed = [r["rl2_resumed_at"] for r in policies if r["rl2_resumed_at"]]
     note = [
         f"- {len(resumed)} of {len(policies)} RL² policies were resumed from checkpoints of an "
         f"earlier run (at updates {sorted(set(resumed))}); training time is summed over the parts; "
-        f"{len(policies) - len(recorded)} of them resumed from a checkpoint that did not record its "
+        f"{len(policies) - len(known)} of them resumed from a checkpoint that did not record its "
         "time, so their time is unknown and left out."
     ]
     return time_text, note if resumed else []
