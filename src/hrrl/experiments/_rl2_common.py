@@ -32,11 +32,11 @@ def rl2_training_time(runs: list[dict[str, Any]]) -> tuple[str, list[str]]:
     policies = [r for r in runs if "rl2_resumed_at" in r]
     known = [r["rl2_train_s"] for r in policies if "rl2_train_s" in r]
     if not known:
-        time_text = "not known"
+        time_text = "not recorded"
     else:
         time_text = f"{np.mean(known):.0f} s per policy on average"
         if len(known) < len(policies):
-            time_text += f" (the {len(known)} of {len(policies)} policies whose time was known)"
+            time_text += f" (the {len(known)} of {len(policies)} policies whose time was recorded)"
     resumed = [r["rl2_resumed_at"] for r in policies if r["rl2_resumed_at"]]
     note = [
         f"- {len(resumed)} of {len(policies)} RL² policies were resumed from checkpoints of an "
