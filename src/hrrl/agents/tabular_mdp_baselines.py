@@ -4,7 +4,8 @@ baselines of RL² (Duan et al. 2016 §5): random, Greedy, ε-greedy, PSRL, BEB a
 Every learner keeps, per trial, the counts of observed transitions ``(s, a, s')`` and the sums of
 rewards of each ``(s, a)`` (:class:`MDPHistory`); at the start of each episode it builds a model
 from them and plans the whole ``H``-step episode by finite-horizon value iteration
-(:func:`finite_horizon_q`), then acts greedily on ``Q[h, s]`` (ties broken uniformly at random).
+(:func:`hrrl.core.tabular.finite_horizon_q`), then acts greedily on ``Q[h, s]`` (ties broken
+uniformly at random).
 The learners know nothing about where the MDPs come from except the conjugate prior they are given
 (:class:`NormalDirichletPrior`: flat Dirichlet transitions, normal mean rewards with known noise).
 
@@ -30,6 +31,7 @@ import numpy as np
 import torch
 
 from hrrl.core.rollout import TrialStep, run_trial
+from hrrl.core.tabular import finite_horizon_q
 
 
 @dataclass(frozen=True)
@@ -82,18 +84,6 @@ class MDPHistory:
     def posterior_mean_mdp(self, prior: NormalDirichletPrior) -> tuple[np.ndarray, np.ndarray]:
         alphas, reward_mean, _ = self.posterior(prior)
         return alphas / alphas.sum(-1, keepdims=True), reward_mean
-
-
-def finite_horizon_q(P: np.ndarray, R: np.ndarray, horizon: int) -> np.ndarray:
-    """Optimal ``Q[b, h, s, a]`` (total reward still to come with ``horizon − h`` steps left) of
-    MDPs ``P (B, S, A, S)``, ``R (B, S, A)``, by backward induction."""
-    batch, n_states, n_actions = R.shape
-    Q = np.zeros((batch, horizon, n_states, n_actions))
-    V = np.zeros((batch, n_states))
-    for h in range(horizon - 1, -1, -1):
-        Q[:, h] = R + np.einsum("bsat,bt->bsa", P, V)
-        V = Q[:, h].max(axis=-1)
-    return Q
 
 
 def optimistic_transitions(p_hat: np.ndarray, radius: np.ndarray, V: np.ndarray) -> np.ndarray:

@@ -72,3 +72,15 @@ class SampledModel:
         self.state = sample_index(self._cum[self.state, action], self.rng.random())
         self._t += 1
         return self.state, 0.0, False, self._t >= self.horizon, {}
+
+
+def finite_horizon_q(P: np.ndarray, R: np.ndarray, horizon: int) -> np.ndarray:
+    """Optimal ``Q[b, h, s, a]`` (total reward still to come with ``horizon − h`` steps left) of
+    MDPs ``P (B, S, A, S)``, ``R (B, S, A)``, by backward induction."""
+    batch, n_states, n_actions = R.shape
+    Q = np.zeros((batch, horizon, n_states, n_actions))
+    V = np.zeros((batch, n_states))
+    for h in range(horizon - 1, -1, -1):
+        Q[:, h] = R + np.einsum("bsat,bt->bsa", P, V)
+        V = Q[:, h].max(axis=-1)
+    return Q

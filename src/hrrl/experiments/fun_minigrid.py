@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from hrrl.agents.a2c import A2CAgent, A2CConfig, PPOAgent, PPOAgentConfig
+from hrrl.agents.baselines.sb3 import SB3Actor
 from hrrl.agents.fun import FuNAgent, FuNConfig
-from hrrl.core.recurrent import EpisodeLog, State, evaluate_episodes, train_on_policy
+from hrrl.core.recurrent import EpisodeLog, evaluate_episodes, train_on_policy
 from hrrl.core.report import markdown_table, write_report
 from hrrl.core.seeding import spawn_seeds, torch_generator
 from hrrl.core.stats import mean_ci
@@ -42,26 +43,7 @@ def eval_episodes(quick: bool) -> int:
     return 24 if quick else 100
 
 
-class _SB3Actor:
-    """A stable-baselines3 policy behind the actor interface of :mod:`hrrl.core.recurrent`."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    def initial_state(self, n: int) -> State:
-        return {}
-
-    def step(
-        self, obs: torch.Tensor, state: State, generator: torch.Generator
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], State]:
-        actions, _ = self.model.predict(obs.numpy(), deterministic=False)
-        return torch.as_tensor(actions, dtype=torch.long), {}, state
-
-    def peek(self, obs: torch.Tensor, state: State) -> dict[str, torch.Tensor]:
-        return {}
-
-
-def _train_sb3(budget: int, seed: int) -> tuple[_SB3Actor, EpisodeLog]:
+def _train_sb3(budget: int, seed: int) -> tuple[SB3Actor, EpisodeLog]:
     from stable_baselines3 import PPO
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
@@ -95,7 +77,7 @@ def _train_sb3(budget: int, seed: int) -> tuple[_SB3Actor, EpisodeLog]:
         log.returns.append(ret)
         log.lengths.append(length)
         log.successes.append(ret > 0)
-    return _SB3Actor(model), log
+    return SB3Actor(model), log
 
 
 def _agent(method: str, seed: int) -> Any:

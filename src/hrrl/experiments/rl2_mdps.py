@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 import torch
 
 from hrrl.agents.rl2 import RL2Learner
@@ -27,7 +26,6 @@ from hrrl.agents.tabular_mdp_baselines import (
     PSRLPolicy,
     RandomMDPPolicy,
     UCRL2Policy,
-    finite_horizon_q,
     play_mdp_trials,
 )
 from hrrl.core.parallel import Job
@@ -38,6 +36,7 @@ from hrrl.envs.random_mdps import (
     REWARD_NOISE_STD,
     BatchedRandomMDP,
     MDPTasks,
+    oracle_total,
     sample_mdps,
 )
 from hrrl.experiments import _rl2_mdps_report as rr
@@ -99,12 +98,6 @@ def tuned(
     return [makers[name][0](v, name) for name, v in chosen.items()], chosen
 
 
-def oracle_total(tasks: MDPTasks, n_episodes: int) -> np.ndarray:
-    """Expected total of the optimal policy that knows the MDP (uniform start), per task."""
-    Q = finite_horizon_q(tasks.P, tasks.R, HORIZON)
-    return n_episodes * Q[:, 0].max(-1).mean(-1)
-
-
 def run_setting(
     n_episodes: int, seed: int, protocol: Protocol, rl2_updates: int, checkpoint: str | None
 ) -> dict[str, Any]:
@@ -124,7 +117,7 @@ def run_setting(
     tuned_policies, chosen = tuned(n_episodes, tuning, (table_seed + 1, policy_seed + 1))
     policies += tuned_policies
     methods = {p.name: _mean(p, tasks, n_episodes, (table_seed, policy_seed)) for p in policies}
-    methods["Oracle (knows the MDP)"] = float(oracle_total(tasks, n_episodes).mean())
+    methods["Oracle (knows the MDP)"] = float(oracle_total(tasks, n_episodes, HORIZON).mean())
     result: dict[str, Any] = {"n": n_episodes, "seed": seed, "tuned": chosen}
     if rl2_updates > 0:
         env = BatchedRandomMDP(N_STATES, N_ACTIONS, n_episodes, HORIZON)
