@@ -30,6 +30,7 @@ def test_experiment_writes_report_with_every_method_at_one_budget(tmp_path, monk
     report = (tmp_path / "REPORT.md").read_text()
     assert "PEARL" in report and "RL²-PPO" in report and "MT-PPO" in report
     assert "PEARL (1/2 budget)" in report and "arXiv:1903.08254" in report
+    assert "Verdict: **consistent with ≥ 2×**" in report or "Verdict: **inconclusive**" in report
     saved = json.loads((tmp_path / "results.json").read_text())
     methods = saved["methods"]
     assert set(methods) == {"PEARL", "PEARL (1/2 budget)", "MT-PPO", "RL²-PPO"}
