@@ -1,5 +1,6 @@
 """The job functions of the experiments whose modules were split (four-rooms-options, maxq-taxi,
-ncts-hierarchical-scm), run on short budgets: their JSON must be identical on both commits.
+ncts-hierarchical-scm; hard_report, hiro-point-maze, her-bitflip-faithful, rl2-bandits), run on
+short budgets: their JSON must be identical on both commits (wall times left out).
 
     PYTHONPATH=<checkout>/src .venv/bin/python scripts/experiment_job_fingerprints.py > out.json
 """
@@ -34,6 +35,50 @@ def main() -> dict[str, Any]:
         out[f"maxq-taxi/{method}"] = run
     out["ncts/online"] = ncts.run_online(3, episodes=60, eval_episodes=20, shifts=[0.0, 2.0])
     out["ncts/certificate"] = ncts.run_certificate(3, [100, 300], draws=50, value_contexts=20)
+    out.update(_hard())
+    out.update(_timed_jobs())
+    return out
+
+
+def _hard() -> dict[str, Any]:
+    """The hard report's exact measurements (moved to hrrl.tasks / experiments._hard_measure)."""
+    from hrrl.suites.hard import FAMILIES, generate_hard
+
+    try:
+        from hrrl.tasks.numberline_oracles import bfs_expansions
+    except ImportError:  # before the split
+        from hrrl.experiments.hard_report import bfs_expansions
+    try:
+        from hrrl.experiments._hard_measure import exact_local_distances as local
+    except ImportError:
+        from hrrl.experiments.hard_report import _local_distances as local
+    problems = generate_hard(2026, {f: 2 for f in FAMILIES} | {"hard-1e6": 1})
+    return {
+        "hard/bfs": {p.id: bfs_expansions(p) for p in problems if p.extra["feasible"]},
+        "hard/local": {p.id: sorted(local(p, p.start, 1, 12).items()) for p in problems[:6]},
+    }
+
+
+def _timed_jobs() -> dict[str, Any]:
+    """Jobs whose wall times changed meaning (time so far across resumes): the rest must not."""
+    import tempfile
+
+    from hrrl.experiments import her_bitflip_faithful as her
+    from hrrl.experiments import hiro_point_maze as hiro
+    from hrrl.experiments import rl2_bandits as rl2
+
+    out: dict[str, Any] = {}
+    for method in ("flat TD3", "HIRO"):
+        run = hiro.run_method(method, 3, steps=300, eval_every=150)
+        run.pop("wall_s")
+        out[f"hiro/{method}"] = run
+    with tempfile.TemporaryDirectory() as folder:
+        run = her.run_case(3, True, 5, cycles=4, eval_every=2, checkpoint=folder)
+        run.pop("wall_s")
+        out["her-faithful/n3"] = run
+    run = rl2.run_setting(5, 2, 1, rl2_updates=2, batch_trials=8)
+    run.pop("rl2_train_s", None)
+    out["rl2-bandits/tiny"] = run
     return out
 
 

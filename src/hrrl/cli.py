@@ -365,19 +365,22 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     if args.name is None:
         raise InputError("name an experiment (hrrl experiment --list shows them)")
     experiment = get_experiment(args.name)
-    if args.out is None:
-        raise InputError("--out DIR is required")
-    check_output_dir(args.out)
+    if args.out is None and args.quick:
+        raise InputError(
+            f"--quick needs --out DIR ({experiment.default_out} holds the full protocol's report)"
+        )
+    out = Path(args.out) if args.out is not None else experiment.default_out
+    check_output_dir(out)
     results = run_experiment(
         experiment,
-        Path(args.out),
+        out,
         quick=args.quick,
         seeds=args.seeds,
         workers=args.workers,
         protocol=args.protocol,
         ray_address=args.ray,
     )
-    print(f"wrote {Path(args.out) / 'REPORT.md'} ({results['wall_time_s']} s)")
+    print(f"wrote {out / experiment.report_name} ({results['wall_time_s']} s)")
     return EXIT_OK
 
 
@@ -449,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train the HRRL agent")
     tr.add_argument(
         "--config",
-        help="a preset (default, paper, v2, v2-budgeted) or a JSON file "
+        help="a preset (default, paper, v2, v2-budgeted, v2-budgeted-expectile) or a JSON file "
         "(default: default; --resume: the run's)",
     )
     tr.add_argument("--out", help="run directory for checkpoints, logs and the final agent")
@@ -496,7 +499,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--quick", action="store_true", help="short protocol (≤ 5 minutes on 2 cores)")
     exp.add_argument("--seeds", type=_positive_int, help="seeds (default: the experiment's own)")
-    exp.add_argument("--out", help="directory for REPORT.md, results.json and plots")
+    exp.add_argument(
+        "--out",
+        help="directory for REPORT.md, results.json and plots (default: where the experiment's "
+        "committed report lives, docs/experiments/NAME unless it declares another)",
+    )
     exp.add_argument(
         "--workers", type=_positive_int, default=2, help="worker processes (default 2)"
     )

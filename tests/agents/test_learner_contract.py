@@ -26,7 +26,11 @@ from hrrl.agents.actor_critic import ActorCritic, ActorCriticConfig, Sarsa, Sars
 from hrrl.agents.bandit_baselines import (
     BanditLearner,
     BanditPolicy,
+    BayesOptimalPolicy,
+    EpsilonGreedyPolicy,
     FiniteHorizonGittinsPolicy,
+    GreedyPolicy,
+    RandomPolicy,
     ThompsonPolicy,
     UCB1Policy,
 )
@@ -34,7 +38,8 @@ from hrrl.agents.cfhrl import CFHRLAgent, CFHRLConfig
 from hrrl.agents.fun import FuNAgent, FuNConfig
 from hrrl.agents.ham import HamQConfig, HamQLearner
 from hrrl.agents.hdqn import FlatDQNAgent, HDQNAgent, HDQNConfig
-from hrrl.agents.her import HERDQNAgent, HERDQNConfig
+from hrrl.agents.her import HERDQNAgent, HERDQNConfig, run_episodes
+from hrrl.agents.himeta import HiMeta, HiMetaConfig
 from hrrl.agents.hiql import GCIQLAgent, HIQLAgent, OfflineGCConfig
 from hrrl.agents.hiro import HIROAgent, HIROConfig, hiro_episode
 from hrrl.agents.hiro_her import HIROHERAgent
@@ -44,16 +49,27 @@ from hrrl.agents.ncts import JointRegressionTS, JointTSConfig, NCTSAgent, NCTSCo
 from hrrl.agents.option_critic import OptionCritic, OptionCriticConfig
 from hrrl.agents.option_discovery import DiaynConfig, DiaynLearner
 from hrrl.agents.options import OptionQConfig, OptionQLearner
+from hrrl.agents.panda import ImplicitConfig, PANDAConfig, UnrolledConfig, make_optimizer
 from hrrl.agents.pearl import PEARL, PEARLConfig
 from hrrl.agents.rl2 import RL2Config, RL2Learner
 from hrrl.agents.rl2_continuous import RL2Continuous, RL2ContinuousConfig
 from hrrl.agents.sac import SAC, SACConfig
+from hrrl.agents.tabular_mdp_baselines import (
+    BEBPolicy,
+    GreedyMDPPolicy,
+    MDPLearner,
+    MDPPolicy,
+    PSRLPolicy,
+    RandomMDPPolicy,
+    UCRL2Policy,
+)
 from hrrl.agents.tabular_q import TabularQConfig, TabularQLearner
 from hrrl.agents.td3 import GoalTD3Agent, TD3Config, TD3Learner, td3_goal_episode
 from hrrl.core.checkpoint import STATE, TENSORS
 from hrrl.core.learner import Learner, load_learner, save_learner
 from hrrl.core.offline_gcrl import GoalSampler, train_offline
 from hrrl.core.options import OptionSet, primitive_options
+from hrrl.core.ppo import PPOConfig
 from hrrl.core.recurrent import train_on_policy
 from hrrl.core.seeding import make_rng, torch_generator
 from hrrl.envs.bandits import BatchedBernoulliBandit, sample_tasks
@@ -62,11 +78,14 @@ from hrrl.envs.chain import StochasticChainEnv
 from hrrl.envs.four_rooms import MOVES, FourRoomsEnv
 from hrrl.envs.minigrid_compact import OBS_SIZE, make_minigrid_vector
 from hrrl.envs.nav2d import Nav2DConfig, TrialNav2D, sample_goals
+from hrrl.envs.point_manip import ACT_SIZE, EGO_INDICES, PointManipVectorEnv
+from hrrl.envs.point_manip import OBS_SIZE as MANIP_OBS
 from hrrl.envs.point_maze import PointMazeEnv
 from hrrl.envs.random_mdps import BatchedRandomMDP, sample_mdps
 from hrrl.tasks.causal_scm import sample_scm
 from hrrl.tasks.four_rooms import hallway_options
 from hrrl.tasks.four_rooms_ham import door_ham
+from hrrl.tasks.markov_games import sample_game
 from hrrl.tasks.offline_maze import NavigateParams, generate_navigate
 from hrrl.tasks.taxi import TAXI_ID, taxi_decode, taxi_graph
 
@@ -221,6 +240,18 @@ def _her(seed: int) -> HERDQNAgent:
     return HERDQNAgent(BitFlipEnv(4), HERDQNConfig(), seed)
 
 
+def _train_her(learner: HERDQNAgent, seed: int) -> None:
+    """Two cycles of episodes side by side, each followed by two updates."""
+    envs, rng = [BitFlipEnv(4) for _ in range(2)], make_rng(seed)
+    for cycle in range(2):
+        seeds = [seed, seed + 1] if cycle == 0 else None
+        episodes, _ = run_episodes(envs, lambda o: learner.act(o, 0.5, rng), seeds)
+        for episode in episodes:
+            learner.buffer.add_episode(episode)
+        for _ in range(2):
+            learner.update(rng)
+
+
 def _her_actions(learner: HERDQNAgent) -> list[Any]:
     env = BitFlipEnv(4)
     obs = [env.reset(seed=s)[0] for s in range(8)]
@@ -254,24 +285,28 @@ def _td3_her_actions(learner: GoalTD3Agent) -> list[Any]:
     return learner.act(batch).tolist()
 
 
+_HIRO = HIROConfig(
+    subgoal_period=3,
+    worker=TD3Config(hidden=(16,), batch_size=8),
+    manager=TD3Config(hidden=(16,), batch_size=2),
+)
+
+
 def _hiro(seed: int) -> HIROAgent:
-    return HIROAgent(PointMazeEnv(), HIROConfig(), seed)
-
-
-_HIRO_SMALL = HIROConfig(worker=TD3Config(batch_size=8), manager=TD3Config(batch_size=2))
+    return HIROAgent(PointMazeEnv(), _HIRO, seed)
 
 
 def _train_hiro(learner: HIROAgent, seed: int) -> None:
-    env = PointMazeEnv(max_steps=20, random_goal=True)
+    """Two exploring episodes, both levels updated after every step once their batch is there."""
+    env, rng = PointMazeEnv(max_steps=12), make_rng(seed)
     env.reset(seed=seed)
-    rng = make_rng(seed)
 
-    def on_step() -> None:
+    def learn() -> None:
         learner.update_worker(rng)
         learner.update_manager(rng)
 
-    for _ in range(3):
-        hiro_episode(env, learner, rng, True, on_step=on_step)
+    for _ in range(2):
+        hiro_episode(env, learner, rng, True, on_step=learn)
 
 
 def _hiro_actions(learner: HIROAgent) -> list[Any]:
@@ -335,9 +370,9 @@ def _rl2c_actions(learner: RL2Continuous) -> list[Any]:
     return learner.play(TrialNav2D(_NAV), goals, 16, deterministic=True).actions.tolist()
 
 
-def _maml(seed: int) -> MetaLearner:
+def _meta(method: str) -> Callable[[int], MetaLearner]:
     agent = MAMLConfig(hidden_sizes=(8,), meta_batch_size=2, trajectories_per_task=2)
-    return MetaLearner(MetaLearnerConfig("maml", agent), seed)
+    return lambda seed: MetaLearner(MetaLearnerConfig(method, agent), seed)
 
 
 def _train_maml(learner: MetaLearner, seed: int) -> None:
@@ -423,6 +458,71 @@ def _rl2_totals(learner: RL2Learner, tasks: Any) -> list[Any]:
     ]
 
 
+# ---- HiMeta (tri-level meta-RL) on the point-manipulation tasks ---------------------------
+_HIMETA = HiMetaConfig(
+    obs_dim=MANIP_OBS, act_dim=ACT_SIZE, ego_indices=EGO_INDICES, width=16, encoder_hidden=8,
+    num_envs=4, trial_episodes=2, ppo=PPOConfig(epochs=1, minibatches=2),
+)  # fmt: skip
+_MANIP_TASK = np.array([0, 1, 0, 1])
+
+
+def _manip() -> PointManipVectorEnv:
+    return PointManipVectorEnv(4, ("reach", "push"), horizon=5)
+
+
+def _train_himeta(learner: HiMeta, seed: int) -> None:
+    del seed  # its generators come from its seed
+    learner.train_iteration(_manip(), _MANIP_TASK)
+
+
+def _himeta_actions(learner: HiMeta) -> list[Any]:
+    """Deterministic trials (softmax y, mean z and a) from a fixed reset seed."""
+    _, rollout = learner.evaluate(_manip(), _MANIP_TASK, seed=1)
+    return [rollout.actions.tolist(), rollout.y.tolist(), rollout.z.tolist()]
+
+
+# ---- tabular-MDP baselines (model-based planners over per-trial counts) --------------------
+def _mdp(policy: Callable[[], MDPPolicy]) -> Callable[[int], MDPLearner]:
+    return lambda seed: MDPLearner(policy(), 3, 2, 3, batch=4, rng=make_rng(seed))
+
+
+def _train_mdp(learner: MDPLearner, seed: int) -> None:
+    """Four steps of one trial (an episode and a step into the next: a plan is current)."""
+    env = BatchedRandomMDP(3, 2, 2, 3)
+    env.reset(make_rng(seed), sample_mdps(4, 3, 2, make_rng(seed + 1)))
+    for _ in range(4):
+        actions = learner.act(env.states)
+        learner.update(*_with_actions(env.transition(actions), actions))
+
+
+def _with_actions(transition: tuple[np.ndarray, ...], actions: np.ndarray) -> tuple[Any, ...]:
+    states, rewards, next_states = transition
+    return states, actions, rewards, next_states
+
+
+def _mdp_actions(learner: MDPLearner) -> list[Any]:
+    return [learner.act(np.array([s, (s + 1) % 3, 2, 0])).tolist() for s in range(3)]
+
+
+# ---- PANDA and the other bilevel optimizers (their iterate is what they learn) -------------
+_GAME = sample_game(np.random.default_rng(0), n_states=2, incentive_cost=0.05)
+
+
+def _bilevel(kind: str, config: Any) -> Callable[[int], Any]:
+    """The config (and its seed for the initial logits) is part of the checkpoint."""
+    return lambda seed: make_optimizer(kind, config, _GAME.x_dim, _GAME.shape)
+
+
+def _train_bilevel(learner: Any, seed: int) -> None:
+    for _ in range(2):
+        learner.step(_GAME)
+
+
+def _bilevel_iterate(learner: Any) -> list[Any]:
+    policies = learner.policies() if hasattr(learner, "policies") else ()
+    return [learner.x.tolist()] + [p.tolist() for p in policies]
+
+
 TAXI_STATES = [s for s in range(0, 500, 7) if taxi_decode(s)[1] != taxi_decode(s)[2]]
 """Taxi states where the episode is not over (the passenger is not at the destination)."""
 
@@ -447,12 +547,12 @@ CASES: dict[str, Case] = {
     ),
     "flat-dqn": Case(_dqn_flat, _train_dqn_agent, _greedy_episodes),
     "h-dqn": Case(_dqn_h, _train_dqn_agent, _greedy_episodes),
-    "her-dqn": Case(_her, _untrained, _her_actions),
+    "her-dqn": Case(_her, _train_her, _her_actions),
     "td3": Case(_td3, _untrained, _td3_actions),
     "td3-her": Case(_td3_her, _train_td3_her, _td3_her_actions),
-    "hiro": Case(_hiro, _untrained, _hiro_actions),
+    "hiro": Case(_hiro, _train_hiro, _hiro_actions),
     "hiro-her-worker": Case(
-        lambda s: HIROHERAgent(PointMazeEnv(), _HIRO_SMALL, s), _train_hiro, _hiro_actions
+        lambda s: HIROHERAgent(PointMazeEnv(), _HIRO, s), _train_hiro, _hiro_actions
     ),
     "gciql": Case(lambda s: GCIQLAgent(2, 2, _OFFLINE, s), _offline_train, _offline_actions),
     "hiql": Case(lambda s: HIQLAgent(2, 2, _OFFLINE, s), _offline_train, _offline_actions),
@@ -487,6 +587,14 @@ CASES: dict[str, Case] = {
         _minigrid_actions,
     ),
     "ham-q": Case(_ham_q, _train_four_rooms, _ham_actions),
+    "bandit-random": Case(_bandit(RandomPolicy), _train_bandit, lambda b: b.act().tolist()),
+    "bandit-greedy": Case(_bandit(GreedyPolicy), _train_bandit, lambda b: b.act().tolist()),
+    "bandit-epsilon-greedy": Case(
+        _bandit(lambda: EpsilonGreedyPolicy(0.3)), _train_bandit, lambda b: b.act().tolist()
+    ),
+    "bandit-bayes-optimal": Case(
+        _bandit(lambda: BayesOptimalPolicy(3, 10)), _train_bandit, lambda b: b.act().tolist()
+    ),
     "bandit-thompson": Case(_bandit(ThompsonPolicy), _train_bandit, lambda b: b.act().tolist()),
     "bandit-ucb1": Case(_bandit(UCB1Policy), _train_bandit, lambda b: b.act().tolist()),
     "bandit-gittins": Case(
@@ -508,7 +616,34 @@ CASES: dict[str, Case] = {
     "sac": Case(_sac, _untrained, _sac_actions),
     "pearl": Case(_pearl, _train_pearl, _pearl_actions),
     "rl2-continuous": Case(_rl2c, _train_rl2c, _rl2c_actions),
-    "maml": Case(_maml, _train_maml, _maml_actions),
+    **{
+        method: Case(_meta(method), _train_maml, _maml_actions)
+        for method in ("maml", "fomaml", "anil", "reptile")
+    },
+    "himeta": Case(lambda s: HiMeta(_HIMETA, s), _train_himeta, _himeta_actions),
+    "himeta-rl2-ppo": Case(
+        lambda s: HiMeta(replace(_HIMETA, high="rl2", macro=False), s),
+        _train_himeta,
+        _himeta_actions,
+    ),
+    "mdp-random": Case(_mdp(RandomMDPPolicy), _train_mdp, _mdp_actions),
+    "mdp-greedy": Case(_mdp(lambda: GreedyMDPPolicy(epsilon=0.2)), _train_mdp, _mdp_actions),
+    "mdp-psrl": Case(_mdp(PSRLPolicy), _train_mdp, _mdp_actions),
+    "mdp-beb": Case(_mdp(BEBPolicy), _train_mdp, _mdp_actions),
+    "mdp-ucrl2": Case(_mdp(UCRL2Policy), _train_mdp, _mdp_actions),
+    "panda": Case(
+        _bilevel("panda", PANDAConfig(init_scale=0.3, lower_steps=2)),
+        _train_bilevel,
+        _bilevel_iterate,
+    ),
+    "implicit-hypergradient": Case(
+        _bilevel("implicit", ImplicitConfig(lr_x=0.5)), _train_bilevel, _bilevel_iterate
+    ),
+    "unrolled-gda": Case(
+        _bilevel("unrolled", UnrolledConfig(init_scale=0.3, unroll=2)),
+        _train_bilevel,
+        _bilevel_iterate,
+    ),
 }
 
 

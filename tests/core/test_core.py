@@ -7,13 +7,23 @@ import torch
 
 from hrrl.core.atomic import atomic_write_json
 from hrrl.core.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
+from hrrl.core.her_replay import EpisodeRecorder
 from hrrl.core.networks import mlp, soft_update
 from hrrl.core.parallel import Job, run_grouped, run_jobs
 from hrrl.core.replay import PrioritizedReplayBuffer, ReplayBuffer, SumTree
+from hrrl.core.rollout import run_episode
 from hrrl.core.schedules import ExponentialSchedule, LinearSchedule
 from hrrl.core.seeding import init_module, spawn_seeds
 from hrrl.core.stats import mean_ci, wilson_interval
-from hrrl.core.tabular import epsilon_greedy, greedy_action, q_learning_target, td_update
+from hrrl.core.tabular import (
+    SampledModel,
+    epsilon_greedy,
+    greedy_action,
+    q_learning_target,
+    sample_index,
+    td_update,
+)
+from hrrl.envs.bitflip import BitFlipEnv
 from hrrl.solvers.value_iteration import TabularModel, policy_evaluation, value_iteration
 from parallel_jobs import square
 
@@ -168,3 +178,40 @@ def test_spawn_seeds_are_stable_and_distinct():
     assert seeds == spawn_seeds(0, 5) and len(set(seeds)) == 5
     assert all(isinstance(s, int) and s >= 0 for s in seeds)
     assert not math.isnan(float(seeds[0]))
+
+
+def test_sampled_model_draws_start_and_next_states_from_the_model() -> None:
+    dynamics = np.zeros((3, 2, 3))
+    dynamics[:, 0, 0] = 1.0  # action 0 always leads to state 0
+    dynamics[:, 1] = [0.0, 0.25, 0.75]  # action 1: state 1 w.p. 1/4, state 2 w.p. 3/4
+    model = SampledModel(dynamics, horizon=4000, rng=np.random.default_rng(0))
+    seen: list[tuple[int, int]] = []
+    episode = run_episode(
+        model, lambda s: len(seen) % 2, lambda st: seen.append((st.action, st.next_obs))
+    )
+    assert (episode.steps, episode.truncated, episode.terminated) == (4000, True, False)
+    assert {n for a, n in seen if a == 0} == {0}
+    after_one = np.array([n for a, n in seen if a == 1])
+    assert set(after_one) == {1, 2} and abs(np.mean(after_one == 2) - 0.75) < 0.03
+    starts = [model.reset()[0] for _ in range(300)]
+    assert set(starts) == {0, 1, 2}
+    assert (
+        sample_index(np.array([0.5, 1.0]), 0.5) == 1
+        and sample_index(np.array([0.5, 1.0]), 1.0) == 1
+    )
+    with pytest.raises(ValueError, match="generator"):
+        model.reset(seed=1)
+
+
+def test_episode_recorder_keeps_t_plus_one_states_and_the_goal() -> None:
+    env = BitFlipEnv(3)
+    recorder = EpisodeRecorder()
+    episode = run_episode(env, lambda obs: 0, recorder.record, seed=4)
+    data = recorder.episode()
+    start, _ = env.reset(seed=4)
+    assert len(data["action"]) == episode.steps and len(data["observation"]) == episode.steps + 1
+    assert np.array_equal(data["observation"][0], start["observation"])
+    assert np.array_equal(data["desired_goal"], start["desired_goal"])
+    assert data["terminated"][-1] == episode.terminated and not data["terminated"][:-1].any()
+    with pytest.raises(ValueError, match="no step"):
+        EpisodeRecorder().episode()

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 from hrrl.core.logging import JsonlWriter, Logger
-from hrrl.core.rollout import Episode, Step, episode_scalars, log_episodes, run_episode
+from hrrl.core.rollout import (
+    Episode,
+    Step,
+    TrialStep,
+    episode_scalars,
+    goal_success,
+    log_episodes,
+    run_episode,
+    run_side_by_side,
+    run_trial,
+)
 from hrrl.envs.chain import StochasticChainEnv
 
 
@@ -103,3 +115,79 @@ def test_the_tabular_learner_runs_through_the_shared_loop(learn: bool) -> None:
     a, b = trained(), trained()
     assert (a.q == b.q).all()
     assert bool((a.q != 0).any()) is learn
+
+
+def test_side_by_side_steps_the_running_envs_in_order_until_each_ends() -> None:
+    envs = [Countdown(3, 10), Countdown(1, 10), Countdown(5, 2)]
+    calls: list[Any] = []
+
+    def act(obs: np.ndarray) -> list[int]:
+        calls.append(("act", obs.tolist()))
+        return [1] * len(obs)
+
+    episodes = run_side_by_side(envs, act, lambda i, step: calls.append((i, step.next_obs)))
+    assert episodes == [
+        Episode(3, 3.0, True, False), Episode(1, 1.0, True, False), Episode(2, 2.0, False, True)
+    ]  # fmt: skip
+    assert calls == [
+        ("act", [3, 1, 5]), (0, 2), (1, 0), (2, 4),
+        ("act", [2, 4]), (0, 1), (2, 3),
+        ("act", [1]), (0, 0),
+    ]  # fmt: skip
+
+
+def test_side_by_side_equals_one_episode_at_a_time() -> None:
+    def play(env: Any, seed: int) -> list[Any]:
+        rng = np.random.default_rng(seed)
+        seen: list[Any] = []
+        run_episode(env, lambda obs: int(rng.integers(2)), lambda s: seen.append(s.next_obs), seed)
+        return seen
+
+    alone = [play(StochasticChainEnv(max_episode_steps=20), s) for s in range(3)]
+    envs = [StochasticChainEnv(max_episode_steps=20) for _ in range(3)]
+    rngs = [np.random.default_rng(s) for s in range(3)]
+    together: list[list[Any]] = [[] for _ in envs]
+    running = list(range(3))
+
+    def act(obs: np.ndarray) -> list[int]:
+        return [int(rngs[i].integers(2)) for i in running[: len(obs)]]
+
+    def observe(i: int, step: Step) -> None:
+        together[i].append(step.next_obs)
+        if step.done:
+            running.remove(i)
+
+    run_side_by_side(envs, act, observe, seeds=[0, 1, 2])
+    assert together == alone
+
+
+def test_goal_success_prefers_the_env_report_over_termination() -> None:
+    step = Step(0, 0, 0.0, 1, terminated=True, truncated=False, info={"is_success": False})
+    assert not goal_success(step)
+    assert goal_success(Step(0, 0, 0.0, 1, terminated=True, truncated=False, info={}))
+
+
+def test_trial_runs_its_length_across_episodes_and_sums_each_trial() -> None:
+    """Two trials of two 2-step episodes: nothing is reset between episodes (``act`` keeps its
+    running state), ``episode_end`` marks every second step, totals are per trial."""
+    clock = {"t": 0}
+
+    def step(actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, dict[str, Any]]:
+        clock["t"] += 1
+        return actions + 1.0, actions * np.array([1.0, 2.0]), clock["t"] % 2 == 0, {}
+
+    memory = {"sum": 0.0}
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        memory["sum"] += float(obs.sum())
+        return obs + memory["sum"]
+
+    seen: list[TrialStep] = []
+    totals = run_trial(step, np.zeros(2), 4, act, seen.append)
+    assert [s.t for s in seen] == [0, 1, 2, 3]
+    assert [s.episode_end for s in seen] == [False, True, False, True]
+    assert all(np.array_equal(a.next_obs, b.obs) for a, b in itertools.pairwise(seen))
+    rewards = np.array([s.reward for s in seen])
+    assert np.array_equal(totals, rewards.sum(axis=0)) and totals[1] == 2 * totals[0] > 0
+    with pytest.raises(ValueError, match="at least one step"):
+        run_trial(step, np.zeros(2), 0, act)

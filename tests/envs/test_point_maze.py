@@ -110,7 +110,7 @@ def test_reset_is_deterministic_under_a_seed_and_rewards_vectorise() -> None:
 
 
 def test_steps_to_success_is_the_first_evaluation_at_the_level() -> None:
-    from hrrl.experiments.hiro_point_maze import steps_to_success
+    from hrrl.experiments._hiro_point_maze_report import steps_to_success
 
     curve = [(100, 0.0), (200, 0.95), (300, 0.5), (400, 1.0)]
     assert steps_to_success(curve) == 200
@@ -119,7 +119,7 @@ def test_steps_to_success_is_the_first_evaluation_at_the_level() -> None:
 
 
 def test_ranking_joins_ties_and_the_area_leaves_out_the_closing_evaluation() -> None:
-    from hrrl.experiments.hiro_point_maze import mean_success_over_training, ranking
+    from hrrl.experiments._hiro_point_maze_report import mean_success_over_training, ranking
 
     assert ranking({"a": 0.5, "b": 1.0, "c": 0.5}) == "b (1.00) > a (0.50) = c (0.50)"
     assert mean_success_over_training([(10, 0.0), (20, 1.0), (21, 0.0)]) == 0.5

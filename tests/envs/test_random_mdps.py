@@ -22,11 +22,11 @@ from hrrl.agents.tabular_mdp_baselines import (
     RandomMDPPolicy,
     UCRL2Policy,
     extended_value_iteration,
-    finite_horizon_q,
     optimistic_transitions,
     play_mdp_trials,
     sample_dirichlet,
 )
+from hrrl.core.tabular import finite_horizon_q
 from hrrl.envs.random_mdps import BatchedRandomMDP, MDPTasks, RandomMDPEnv, sample_mdps
 
 

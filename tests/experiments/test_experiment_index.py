@@ -49,6 +49,6 @@ def test_the_readme_lists_every_registered_experiment_with_its_report() -> None:
     from hrrl.experiments import list_experiments
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    for name in list_experiments():
+    for name, experiment in list_experiments().items():
         assert f"`hrrl experiment {name}`" in readme
-        assert f"docs/experiments/{name}/REPORT.md" in readme
+        assert (experiment.default_out / experiment.report_name).as_posix() in readme

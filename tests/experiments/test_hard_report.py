@@ -8,7 +8,9 @@ import pytest
 
 from hrrl.agents.hrrl import value as V
 from hrrl.agents.hrrl.manager import ManagerConfig, ManagerPolicy
-from hrrl.experiments.hard_report import _infeasible_check, _local_distances, value_accuracy
+from hrrl.experiments._hard_measure import exact_local_distances as _local_distances
+from hrrl.experiments._hard_measure import infeasible_check as _infeasible_check
+from hrrl.experiments._hard_measure import value_accuracy
 from hrrl.problem import make_problem
 from hrrl.solvers.numberline import solve
 from hrrl.suites.hard import generate_hard

@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
+import torch
+
+from hrrl.errors import InputError
 from hrrl.experiments import get_experiment
 from hrrl.experiments import himeta_pointmanip as hp
+from hrrl.experiments._himeta_common import train_variant
 from hrrl.experiments.base import run_experiment
 
 
@@ -26,3 +31,36 @@ def test_pointmanip_experiment_writes_report(tmp_path, monkeypatch):
     assert results["steps_per_run"] == 1
     assert (tmp_path / "curves.png").is_file()
     assert list((tmp_path / "runs").glob("*/tb"))
+
+
+def _tiny_run(log_dir, steps):
+    config = replace(hp.BASE, num_envs=10, width=16, encoder_hidden=8)
+
+    def make_env(num_envs, tasks):
+        return hp.pm.PointManipVectorEnv(num_envs, [hp.pm.TASK_NAMES[t] for t in tasks], horizon=8)
+
+    return train_variant(config, 3, steps, make_env, list(range(10)), str(log_dir),
+                         checkpoint_steps=1)  # fmt: skip
+
+
+def test_interrupted_training_resumes_exactly(tmp_path):
+    straight, info = _tiny_run(tmp_path / "straight", 640)
+    assert info["steps"] == 640 and len(info["curve_steps"]) == 4
+    _, info_first = _tiny_run(tmp_path / "resumed", 320)  # stops halfway, as a killed job would
+    resumed, info_resumed = _tiny_run(tmp_path / "resumed", 640)
+    assert resumed.steps == 640 and info_resumed["curve_steps"] == info["curve_steps"]
+    assert info_resumed["curve_success"] == info["curve_success"]
+    for a, b in zip(straight.net.state_dict().values(), resumed.net.state_dict().values(),
+                    strict=True):  # fmt: skip
+        assert torch.equal(a, b)
+    # the time of both segments, not only the second
+    assert info_resumed["train_s"] >= info_first["train_s"] > 0
+    rows = (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(r)["step"] for r in rows] == info["curve_steps"]
+
+
+def test_checkpoint_of_another_configuration_is_refused(tmp_path):
+    _tiny_run(tmp_path, 160)
+    config = replace(hp.BASE, num_envs=10, width=32, encoder_hidden=8)
+    with pytest.raises(InputError, match="another configuration"):
+        train_variant(config, 3, 320, hp.make_env, list(range(10)), str(tmp_path))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hrrl.experiments.hrrl_results import Evaluated, category_table, move_profile
+from hrrl.experiments._hrrl_results_report import Evaluated, category_table, move_profile
 from hrrl.problem import make_problem
 from hrrl.result import ResultRow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hrrl.solvers.numberline import solve
 from hrrl.suites.builtin import builtin_suite
-from hrrl.suites.hard import FAMILIES, cruiser_fails, generate_hard
+from hrrl.suites.hard import EXTRA_FAMILIES, FAMILIES, cruiser_fails, generate_hard
 
 SMALL = {family: 3 for family in FAMILIES} | {"hard-1e6": 0}
 
@@ -48,3 +48,18 @@ def test_builtin_hard_suites() -> None:
     quick = builtin_suite("hard-quick", 0)
     assert {p.extra["category"] for p in quick} == set(FAMILIES)
     assert any(p.target == 1_000_000 or p.start == 1_000_000 for p in quick)
+
+
+def test_gate_family_steps_back_early_and_changes_no_other_family() -> None:
+    gates = generate_hard(5, {"hard-gate": 4}, families=("hard-gate",))
+    assert len(gates) == 4
+    for p in gates:
+        assert min(p.actions) < 0 < max(p.actions) and p.extra["feasible"]
+        verdict = solve(p)
+        forward = tuple(a for a in p.actions if a > 0)
+        alone = solve(type(p)(p.target, p.forbidden, forward, p.start, 4 * (verdict.steps or 0)))
+        assert not alone.feasible or (alone.steps or 0) > (verdict.steps or 0)
+        assert cruiser_fails(p)  # stepping back only when forced fails
+    both = generate_hard(3, SMALL | {"hard-gate": 2}, families=FAMILIES + EXTRA_FAMILIES)
+    others = [p for p in both if p.extra["category"] != "hard-gate"]
+    assert [p.to_json() for p in others] == [p.to_json() for p in generate_hard(3, SMALL)]

@@ -32,6 +32,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from hrrl.core.rollout import run_trial
 from hrrl.envs.bandits import BatchedBernoulliBandit
 
 
@@ -376,13 +377,14 @@ def play_trials(
     env_rng: np.random.Generator,
     policy_rng: np.random.Generator,
 ) -> np.ndarray:
-    """Play one trial of ``env.n_pulls`` pulls on each task; total reward per trial ``(B,)``."""
+    """Play one trial of ``env.n_pulls`` pulls on each task (:func:`~hrrl.core.rollout.run_trial`:
+    one pull per step, no observation beyond the rewards); total reward per trial ``(B,)``."""
     env.reset(env_rng, tasks)
     learner = BanditLearner(policy, env.k, env.n_pulls, tasks.shape[0], policy_rng)
-    totals = np.zeros(tasks.shape[0])
-    for _ in range(env.n_pulls):
-        actions = learner.act()
-        rewards = env.pull(actions)
-        learner.update(actions, rewards)
-        totals += rewards
-    return totals
+    return run_trial(
+        lambda actions: (None, env.pull(actions), False, {}),
+        None,
+        env.n_pulls,
+        lambda _: learner.act(),
+        lambda step: learner.update(step.action, step.reward),
+    )

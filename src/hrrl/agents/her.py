@@ -32,10 +32,12 @@ from hrrl.core.checkpoint import (
     rng_state,
     save_checkpoint,
 )
-from hrrl.core.her_replay import HindsightReplayBuffer
+from hrrl.core.her_replay import EpisodeRecorder, HindsightReplayBuffer
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger
 from hrrl.core.networks import mlp
 from hrrl.core.replay import Batch
+from hrrl.core.rollout import Step, goal_success, run_side_by_side
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds
 
 
@@ -128,40 +130,17 @@ def run_episodes(
     policy: Callable[[dict[str, np.ndarray]], np.ndarray],
     seeds: list[int] | None = None,
 ) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
-    """Run one episode in each env side by side; returns the episodes (HER layout) and successes."""
-    starts = [env.reset(seed=None if seeds is None else seeds[i]) for i, env in enumerate(envs)]
-    obs = [o for o, _ in starts]
-    logs: list[dict[str, list[Any]]] = [
-        {
-            "observation": [o["observation"]],
-            "achieved_goal": [o["achieved_goal"]],
-            "action": [],
-            "terminated": [],
-        }
-        for o in obs
-    ]
-    active = list(range(len(envs)))
+    """Run one episode in each env side by side (:func:`~hrrl.core.rollout.run_side_by_side`);
+    returns the episodes (HER layout) and successes."""
+    recorders = [EpisodeRecorder() for _ in envs]
     success = np.zeros(len(envs), dtype=bool)
-    while active:
-        stacked = {k: np.stack([obs[i][k] for i in active]) for k in obs[0]}
-        actions = policy(stacked)
-        still_active = []
-        for i, action in zip(active, actions, strict=True):
-            obs[i], _, terminated, truncated, info = envs[i].step(int(action))
-            log = logs[i]
-            log["observation"].append(obs[i]["observation"])
-            log["achieved_goal"].append(obs[i]["achieved_goal"])
-            log["action"].append(int(action))
-            log["terminated"].append(terminated)
-            success[i] = bool(info.get("is_success", terminated))
-            if not (terminated or truncated):
-                still_active.append(i)
-        active = still_active
-    episodes = [
-        {k: np.asarray(v) for k, v in log.items()} | {"desired_goal": o["desired_goal"]}
-        for log, o in zip(logs, obs, strict=True)
-    ]
-    return episodes, success
+
+    def observe(i: int, step: Step) -> None:
+        recorders[i].record(step)
+        success[i] = goal_success(step)
+
+    run_side_by_side(envs, lambda obs: [int(a) for a in policy(obs)], observe, seeds)
+    return [recorder.episode() for recorder in recorders], success
 
 
 def evaluate(
@@ -234,12 +213,14 @@ def train_her_dqn(
     eval_episodes: int = 100,
     checkpoint: Path | None = None,
     checkpoint_every: int = 100,
+    logger: Logger | None = None,
 ) -> dict[str, Any]:
     """Train for ``cycles`` cycles; greedy success rate every ``eval_every`` cycles and at end.
 
     With ``checkpoint``, progress is saved there every ``checkpoint_every`` cycles and a run
     started again with the same arguments continues from the last save, ending exactly as an
-    uninterrupted run."""
+    uninterrupted run. ``logger`` gets each cycle's collection success, mean loss and env
+    steps, and each evaluation."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
     envs = [make_env() for _ in range(config.episodes_per_cycle)]
@@ -258,14 +239,19 @@ def train_her_dqn(
     curve: list[tuple[int, float]] = progress["curve"]
     env_steps = int(progress["env_steps"])
     for cycle in range(int(progress["cycle"]) + 1, cycles + 1):
-        episodes, _ = run_episodes(envs, lambda o: agent.act(o, config.epsilon, rng))
+        episodes, success = run_episodes(envs, lambda o: agent.act(o, config.epsilon, rng))
         for episode in episodes:
             agent.buffer.add_episode(episode)
             env_steps += len(episode["action"])
-        for _ in range(config.updates_per_cycle):
-            agent.update(rng)
+        losses = [agent.update(rng) for _ in range(config.updates_per_cycle)]
+        scalars = {"train/success": success.mean(), "train/env_steps": env_steps}
+        if losses:
+            scalars["train/loss"] = float(np.mean(losses))
         if cycle % eval_every == 0 or cycle == cycles:
             curve.append((cycle, evaluate(agent, eval_envs, eval_episodes, eval_rng)))
+            scalars["eval/success"] = curve[-1][1]
+        if logger is not None:
+            logger.log(cycle, scalars)
         if checkpoint is not None and (cycle % checkpoint_every == 0 or cycle == cycles):
             done = {"cycle": cycle, "curve": curve, "env_steps": env_steps}
             save_progress(checkpoint, agent, rngs, envs + eval_envs, done)

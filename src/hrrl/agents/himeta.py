@@ -41,7 +41,10 @@ from torch import nn
 
 from hrrl.core import ppo
 from hrrl.core.checkpoint import load_checkpoint, save_checkpoint
+from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
 from hrrl.core.networks import mlp
+from hrrl.core.rollout import TrialStep, run_trial
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
 
 
@@ -230,9 +233,12 @@ def _one_hot(task: np.ndarray, n: int) -> torch.Tensor:
     return F.one_hot(torch.as_tensor(task), n).float()
 
 
-class HiMeta:
+class HiMeta(StateArrays):
     """Trainer + acting for one configuration: ``train_iteration(env, tasks)``, ``evaluate``,
-    ``save`` / ``load`` (safetensors + JSON, no pickle)."""
+    ``save`` / ``load`` (safetensors + JSON, no pickle: the whole training state, Adam included).
+    Under the learner contract (:mod:`hrrl.core.learner`) its learned state is the network."""
+
+    STATE = ("net",)
 
     def __init__(self, config: HiMetaConfig, seed: int) -> None:
         self.config = config
@@ -244,6 +250,8 @@ class HiMeta:
         self.rng = make_rng(np_seed)
         self.iterations = 0
         self.steps = 0
+        self.extra: dict[str, Any] = {}
+        """JSON kept with a checkpoint by :meth:`save` (empty for a fresh agent)."""
 
     # --- acting ------------------------------------------------------------------------------
     def _noise(self, shape: tuple[int, ...]) -> torch.Tensor:
@@ -285,7 +293,11 @@ class HiMeta:
             "succ",
         ]
         buf: dict[str, list] = {k: [] for k in keys}
-        for _ in range(T):
+        cur: dict[str, torch.Tensor] = {}
+
+        def act(obs_np: np.ndarray) -> torch.Tensor:
+            """Task belief y (the GRU runs on across the trial), macro-action z, action a."""
+            nonlocal hidden
             s = torch.from_numpy(obs_np).float()
             x = torch.cat([s, prev], -1)
             g = self._gumbel((n, c.categories)) if train else torch.zeros(n, c.categories)
@@ -293,6 +305,7 @@ class HiMeta:
                 feats, hidden = net.encode(x[None], hidden)
                 y, _ = net.task_y(feats[0], g if (train and c.high == "categorical") else None)
             elif c.high == "oracle":
+                assert oracle is not None
                 y = oracle
             else:
                 y = torch.zeros(n, 0)
@@ -305,38 +318,48 @@ class HiMeta:
             mean, log_std = net.policy(s, y, z)
             a = mean + torch.exp(log_std) * self._noise(mean.shape) if train else mean
             logp = ppo.gaussian_log_prob(a, mean, log_std)
+            cur.update(s=s, x=x, g=g, y=y, eps=eps, z=z, logp=logp)
+            return a
+
+        def step(a: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
             obs_np, r, term, trunc, info = env.step(a.numpy())
-            nobs = np.array(obs_np, copy=True)
+            return obs_np, r, np.logical_or(term, trunc), {**info, "terminated": term}
+
+        def observe(st: TrialStep) -> None:
+            nonlocal prev
+            info, a, y = st.info, st.action, cur["y"]
+            nobs = np.array(st.next_obs, copy=True)
             if "final_obs" in info:
                 rows = info["_final_obs"]
                 nobs[rows] = info["final_obs"][rows]
             ns = torch.from_numpy(nobs).float()
-            done = np.logical_or(term, trunc)
-            rew = torch.from_numpy(np.asarray(r, dtype=np.float64)).float() * c.reward_scale
+            rew = torch.from_numpy(np.asarray(st.reward, dtype=np.float64)).float() * c.reward_scale
             for key, val in zip(
                 keys,
                 (
-                    s,
-                    x,
+                    cur["s"],
+                    cur["x"],
                     a,
-                    logp,
+                    cur["logp"],
                     rew,
-                    net.value(s, y),
+                    net.value(cur["s"], y),
                     net.value(ns, y),
-                    term,
-                    done,
+                    info["terminated"],
+                    st.episode_end,
                     ns,
                     y,
-                    z,
-                    g,
-                    eps,
+                    cur["z"],
+                    cur["g"],
+                    cur["eps"],
                     info["success"],
                 ),
                 strict=True,
             ):
                 buf[key].append(val)
-            done_t = torch.from_numpy(done).float()[:, None]
+            done_t = torch.from_numpy(st.episode_end).float()[:, None]
             prev = torch.cat([a.clamp(-1, 1), rew[:, None], done_t], -1)
+
+        run_trial(step, obs_np, T, act, observe)
         st = {k: torch.stack([torch.as_tensor(v) for v in buf[k]]) for k in keys if k != "succ"}
         return Rollout(
             obs=st["obs"], enc_in=st["enc"], actions=st["act"], log_probs=st["logp"],
@@ -452,7 +475,9 @@ class HiMeta:
         return ro.success[-env.horizon :].any(0), ro
 
     # --- persistence -------------------------------------------------------------------------
-    def save(self, folder: str | Path) -> Path:
+    def save(self, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Weights, optimiser and generators (no pickle); ``extra``: JSON the caller wants kept
+        with them (e.g. a training curve), read back as ``agent.extra`` after :meth:`load`."""
         from hrrl.core.checkpoint import rng_state
 
         state = {
@@ -462,6 +487,7 @@ class HiMeta:
             "steps": self.steps,
             "rng": rng_state(self.rng),
             "torch_generator": self.generator.get_state().tolist(),
+            "extra": extra or {},
         }
         optim = {
             f"{i}.{k}": v
@@ -487,6 +513,7 @@ class HiMeta:
         agent.iterations, agent.steps = state["iterations"], state["steps"]
         agent.rng = restore_rng(state["rng"])
         agent.generator.set_state(torch.tensor(state["torch_generator"], dtype=torch.uint8))
+        agent.extra = dict(state.get("extra", {}))
         return agent
 
 
@@ -512,12 +539,15 @@ def train(
     task: np.ndarray,
     total_steps: int,
     on_iteration: Callable[[int, dict[str, float]], None] | None = None,
+    logger: Logger | None = None,
 ) -> list[dict[str, float]]:
-    """Train until ``total_steps`` env steps; returns the per-iteration diagnostics."""
+    """Train until ``total_steps`` env steps; returns the per-iteration diagnostics (also to
+    ``logger``, at the env steps spent)."""
     history = []
     while agent.steps < total_steps:
         stats = agent.train_iteration(env, task)
         history.append(stats)
+        log_step(logger, agent.steps, stats)
         if on_iteration is not None:
             on_iteration(agent.iterations, stats)
     return history

@@ -23,9 +23,17 @@ import gymnasium
 import numpy as np
 import torch
 
-from hrrl.agents.td3 import TD3Config, TD3Learner, final_goal_evaluation
+from hrrl.agents.td3 import (
+    TD3Config,
+    TD3Learner,
+    final_goal_evaluation,
+    log_goal_progress,
+    record_trace,
+)
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger
 from hrrl.core.replay import ReplayBuffer
+from hrrl.core.rollout import Step, goal_success, run_episode
 from hrrl.core.seeding import make_rng, spawn_seeds
 
 
@@ -227,17 +235,19 @@ def hiro_episode(
     on_step: Callable[[], None] = lambda: None,
     trace: list[np.ndarray] | None = None,
 ) -> bool:
-    """One episode; stores and learns when ``explore`` (``on_step`` runs after every step).
-    ``random_actions()`` (asked each step) replaces both levels by uniform draws; ``trace``
-    collects the achieved goals. Returns success."""
+    """One episode (:func:`~hrrl.core.rollout.run_episode`); stores and learns when ``explore``
+    (``on_step`` runs after every step). ``random_actions()`` (asked each step) replaces both
+    levels by uniform draws; ``trace`` collects the achieved goals. Returns success."""
     config = agent.config
     r = config.subgoal_range
-    obs, _ = env.reset()
-    if trace is not None:
-        trace.append(obs["achieved_goal"].copy())
     segment: _Segment | None = None
     goal = np.zeros(agent.state_dim, dtype=np.float32)
-    while True:
+    worker_obs = goal
+    last: list[Step] = []
+
+    def act(obs: dict[str, np.ndarray]) -> np.ndarray:
+        """The manager's subgoal at the start of a segment, then the worker's action."""
+        nonlocal segment, goal, worker_obs
         state = obs["observation"].astype(np.float32)
         if segment is None:
             uniform = explore and random_actions()
@@ -250,22 +260,26 @@ def hiro_episode(
         worker_obs = np.concatenate([state, goal])
         if explore and random_actions():
             space = env.action_space  # drawn from our generator, not the space's own RNG
-            action = rng.uniform(space.low, space.high).astype(np.float32)
-        else:
-            action = agent.worker.act(worker_obs, rng if explore else None)
-        obs, reward, terminated, truncated, info = env.step(action)
-        next_state = obs["observation"].astype(np.float32)
+            return rng.uniform(space.low, space.high).astype(np.float32)
+        return agent.worker.act(worker_obs, rng if explore else None)
+
+    def observe(step: Step) -> None:
+        """Worker transition, segment bookkeeping, the manager transition when it ends."""
+        nonlocal segment, goal
+        assert segment is not None
+        state = step.obs["observation"].astype(np.float32)
+        next_state = step.next_obs["observation"].astype(np.float32)
         if trace is not None:
-            trace.append(obs["achieved_goal"].copy())
+            record_trace(trace, step, first=not last)
         next_goal = goal_transition(state, goal, next_state).astype(np.float32)
         segment.states.append(next_state)
-        segment.actions.append(action)
-        segment.reward += config.manager_reward_scale * float(reward)
+        segment.actions.append(step.action)
+        segment.reward += config.manager_reward_scale * step.reward
         if explore:
             agent.worker_buffer.add(
                 {
                     "obs": worker_obs[None],
-                    "action": action[None],
+                    "action": step.action[None],
                     "reward": worker_reward(state, goal, next_state)[None].astype(np.float32),
                     "next_obs": np.concatenate([next_state, next_goal])[None],
                     "terminated": np.zeros(1, dtype=np.float32),
@@ -273,14 +287,16 @@ def hiro_episode(
             )
         goal = next_goal
         segment_over = len(segment.actions) == config.subgoal_period
-        if explore and (segment_over or terminated or truncated):
-            _store_segment(agent, segment, _manager_obs(obs), terminated)
+        if explore and (segment_over or step.done):
+            _store_segment(agent, segment, _manager_obs(step.next_obs), step.terminated)
         if segment_over:
             segment = None
         if explore:
             on_step()
-        if terminated or truncated:
-            return bool(info.get("is_success", terminated))
+        last[:] = [step]
+
+    run_episode(env, act, observe)
+    return goal_success(last[0])
 
 
 def train_hiro(
@@ -291,11 +307,14 @@ def train_hiro(
     eval_every: int,
     eval_episodes: int = 10,
     make_eval_env: Callable[[], gymnasium.Env] | None = None,
+    logger: Logger | None = None,
     make_agent: Callable[[gymnasium.Env, HIROConfig, int], HIROAgent] = HIROAgent,
 ) -> dict[str, Any]:
     """Train for ``steps`` environment steps; greedy success rate every ``eval_every`` steps on
-    ``make_eval_env()`` (by default another ``make_env()``). ``make_agent(env, config, seed)``
-    builds the agent (a variant such as :class:`~hrrl.agents.hiro_her.HIROHERAgent`)."""
+    ``make_eval_env()`` (by default another ``make_env()``). ``logger`` gets each training
+    episode's success and each evaluation (:func:`~hrrl.agents.td3.log_goal_progress`).
+    ``make_agent(env, config, seed)`` builds the agent (a variant such as
+    :class:`~hrrl.agents.hiro_her.HIROHERAgent`)."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
     env = make_env()
@@ -317,11 +336,15 @@ def train_hiro(
         if counter["steps"] % eval_every == 0:
             wins = [hiro_episode(eval_env, agent, rng, explore=False) for _ in range(eval_episodes)]
             curve.append((counter["steps"], float(np.mean(wins))))
+            log_goal_progress(logger, counter["steps"], curve=curve)
 
     episodes = 0
     while counter["steps"] < steps:
-        hiro_episode(env, agent, rng, True, lambda: counter["steps"] < config.warmup_steps, on_step)
+        won = hiro_episode(
+            env, agent, rng, True, lambda: counter["steps"] < config.warmup_steps, on_step
+        )
         episodes += 1
+        log_goal_progress(logger, counter["steps"], won, episodes)
     return final_goal_evaluation(
         lambda trace: hiro_episode(eval_env, agent, rng, explore=False, trace=trace),
         eval_episodes, curve, counter["steps"], episodes,

@@ -19,6 +19,11 @@ The outer optimiser is Adam on the post-update policy-gradient surrogate, not TR
 region on a second-order meta-objective needs third-order Hessian-vector products per
 conjugate-gradient iteration; Adam keeps the MAML / FOMAML comparison about the meta-gradient
 alone and is what many reproductions use. Reptile's outer step is the paper's interpolation.
+
+No episode loop of its own (:mod:`hrrl.core.rollout`): the learner hands an ``act(obs (K, N, d))``
+to the task's batched rollout (:func:`~hrrl.envs.nav2d.rollout_batch`, all tasks and trajectories
+stepped as one array), which is where the stepping happens; its training loops log each
+iteration through the shared :class:`~hrrl.core.logging.Logger` (``logger``).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from torch.func import functional_call, vmap
 
 from hrrl.core.checkpoint import STATE, load_checkpoint, restore_rng, rng_state, save_checkpoint
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
 from hrrl.core.networks import mlp
 from hrrl.core.seeding import init_module
 from hrrl.envs.nav2d import Nav2DConfig, RewardKind, TrajectoryBatch, rollout_batch, sample_goals
@@ -383,6 +389,16 @@ class TrainLog:
     best_iteration: int | None = None
     """Iterations done when the kept (best-validated) model was taken; None: the last model."""
 
+    def log_last(self, logger: Logger | None) -> None:
+        """The latest iteration's returns (and a validation made at it) to ``logger``."""
+        done = len(self.pre_return)
+        row = {"pre_return": self.pre_return[-1]}
+        if len(self.post_return) == done:
+            row["post_return"] = self.post_return[-1]
+        log_step(logger, done - 1, row)
+        if self.validation and self.validation[-1][0] == done:
+            log_step(logger, done - 1, {"score": self.validation[-1][1]}, prefix="validation/")
+
 
 def maml_iteration(
     policy: nn.Module,
@@ -444,6 +460,7 @@ def train_maml(
     validate_every: int = 0,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 50,
+    logger: Logger | None = None,
 ) -> TrainLog:
     """Meta-train ``policy`` in place with MAML (FOMAML if ``config.first_order``, ANIL if
     ``config.head_only``).
@@ -456,6 +473,7 @@ def train_maml(
     ``checkpoint_every`` iterations (policy, Adam moments, ``rng``, log, best model: safetensors
     + JSON, :mod:`hrrl.core.checkpoint`) and, if the folder already holds one, resumes from it:
     a run killed part-way and restarted ends with the same weights as an uninterrupted one.
+    ``logger`` gets each iteration's returns and validation scores (:meth:`TrainLog.log_last`).
     """
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.meta_lr)
     log = TrainLog()
@@ -474,6 +492,7 @@ def train_maml(
                 state = {k: v.detach().clone() for k, v in policy.state_dict().items()}
                 best = (score, state)
                 log.best_iteration = done
+        log.log_last(logger)
         if checkpoint is not None and (done % checkpoint_every == 0 or done == iterations):
             _save_training(Path(checkpoint), done, policy, optimizer, rng, log, best)
     if best is not None:
@@ -586,13 +605,15 @@ def train_reptile(
     env_config: Nav2DConfig,
     iterations: int,
     rng: np.random.Generator,
+    logger: Logger | None = None,
 ) -> TrainLog:
-    """Meta-train ``policy`` in place with Reptile."""
+    """Meta-train ``policy`` in place with Reptile (each iteration's returns to ``logger``)."""
     if config.inner_steps < 1:
         raise ValueError("Reptile needs at least one inner step")
     log = TrainLog()
     for _ in range(iterations):
         reptile_iteration(policy, config, env_config, rng, log)
+        log.log_last(logger)
     return log
 
 
@@ -602,8 +623,10 @@ def train_pretrained(
     env_config: Nav2DConfig,
     iterations: int,
     rng: np.random.Generator,
+    logger: Logger | None = None,
 ) -> TrainLog:
-    """Multi-task pretraining baseline: plain policy gradient (Adam) on the mixture of tasks."""
+    """Multi-task pretraining baseline: plain policy gradient (Adam) on the mixture of tasks
+    (each iteration's return to ``logger``)."""
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.meta_lr)
     params = policy_params(policy)
     dtype = next(iter(params.values())).dtype
@@ -623,6 +646,7 @@ def train_pretrained(
         log.update_seconds.append(now - update_started)
         log.iteration_seconds.append(now - started)
         log.pre_return.append(float(batch.returns().mean()))
+        log.log_last(logger)
     return log
 
 
@@ -700,12 +724,15 @@ def train_meta(
     rng: np.random.Generator,
     validate: Validator | None = None,
     validate_every: int = 0,
+    logger: Logger | None = None,
 ) -> TrainLog:
     """Meta-train ``policy`` in place with ``method`` (see :data:`META_METHODS`)."""
     config = method_config(method, agent)
     if method == "reptile":
-        return train_reptile(policy, config, env_config, iterations, rng)
-    return train_maml(policy, config, env_config, iterations, rng, validate, validate_every)
+        return train_reptile(policy, config, env_config, iterations, rng, logger)
+    return train_maml(
+        policy, config, env_config, iterations, rng, validate, validate_every, logger=logger
+    )
 
 
 class MetaLearner(StateArrays):
@@ -722,10 +749,17 @@ class MetaLearner(StateArrays):
         self.agent = method_config(config.method, config.agent)
         self.policy = make_policy(self.agent, seed)
 
-    def train(self, env_config: Nav2DConfig, iterations: int, rng: np.random.Generator) -> TrainLog:
+    def train(
+        self,
+        env_config: Nav2DConfig,
+        iterations: int,
+        rng: np.random.Generator,
+        logger: Logger | None = None,
+    ) -> TrainLog:
         return train_meta(
-            self.config.method, self.policy, self.config.agent, env_config, iterations, rng
-        )
+            self.config.method, self.policy, self.config.agent, env_config, iterations, rng,
+            logger=logger,
+        )  # fmt: skip
 
     def adapt_and_evaluate(
         self, env_config: Nav2DConfig, goals: np.ndarray, steps: int, rng: np.random.Generator

@@ -24,6 +24,12 @@ logged data (see :func:`pac_bayes_kl_lower`); which bound the paper proves is no
 so this certificate is our construction (documented in the NCTS experiment report).
 
 Nothing here knows a particular SCM: contexts are scalars, mechanisms are polynomial in them.
+
+No episode loop (:mod:`hrrl.core.rollout`): an "episode" of a nested causal bandit is one round
+of two decisions whose second observation (``c``) is drawn by the SCM *given* the first decision,
+with no state carried to the next round, so the learner exposes ``begin_episode(u) → a1``,
+``act_inner(c) → a2`` and ``update(u, a1, c, a2, y)`` and the task's SCM drives the round; a
+gymnasium-style reset/step wrapper would add nothing but an adapter.
 """
 
 from __future__ import annotations

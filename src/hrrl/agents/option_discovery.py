@@ -38,7 +38,10 @@ import torch
 from hrrl.agents.options import Option
 from hrrl.core.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
+from hrrl.core.rollout import Step, run_episode
 from hrrl.core.seeding import init_module, make_rng
+from hrrl.core.tabular import SampledModel, sample_index
 
 
 # ---------------------------------------------------------------------------------- the graph
@@ -232,7 +235,9 @@ class DiaynConfig:
 class DiaynLearner(StateArrays):
     """DIAYN on a known tabular model: soft-Q skill tables + a torch discriminator.
 
-    Episodes start in a uniformly random state; each step samples s' from ``dynamics``. The skill
+    Episodes start in a uniformly random state; each step samples s' from ``dynamics`` (a
+    :class:`~hrrl.core.tabular.SampledModel` on the learner's generator, played by
+    :func:`~hrrl.core.rollout.run_episode`). The skill
     reward ``log q(z | s') − log p(z)`` uses the discriminator as it stands at the start of the
     episode; after the episode the discriminator takes one Adam step on the visited (s', z).
     """
@@ -267,7 +272,6 @@ class DiaynLearner(StateArrays):
         self.optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=config.disc_lr)
         self.episodes_done = 0
         self._visits = np.zeros((config.n_skills, self.n_states))
-        self._cum = np.cumsum(self.dynamics, axis=2)
 
     # ------------------------------------------------------------------------ discriminator
     def skill_probs(self) -> np.ndarray:
@@ -288,34 +292,43 @@ class DiaynLearner(StateArrays):
         return float(tau * (top + np.log(np.exp(logits - top).sum())))
 
     # ----------------------------------------------------------------------------- training
-    def train(self, episodes: int | None = None) -> list[float]:
-        """Run ``episodes`` (default: the config's remainder); mean log q(z|s') per episode."""
+    def train(self, episodes: int | None = None, logger: Logger | None = None) -> list[float]:
+        """Run ``episodes`` (default: the config's remainder); mean log q(z|s') per episode (also
+        to ``logger``, at the episode's index)."""
         cfg = self.config
         todo = cfg.episodes - self.episodes_done if episodes is None else episodes
-        log_pz = -np.log(cfg.n_skills)
         scores = []
         for _ in range(max(todo, 0)):
             log_q = np.log(np.clip(self.skill_probs(), 1e-8, 1.0))
             z = int(self.rng.integers(cfg.n_skills))
-            s = int(self.rng.integers(self.n_states))
-            visited = []
-            for _ in range(cfg.episode_length):
-                u_act, u_next = self.rng.random(2)
-                a = int(np.searchsorted(np.cumsum(self._policy(z, s)), u_act, side="right"))
-                a = min(a, self.n_actions - 1)
-                nxt = int(np.searchsorted(self._cum[s, a], u_next, side="right"))
-                nxt = min(nxt, self.n_states - 1)
-                reward = log_q[nxt, z] - log_pz
-                target = reward + cfg.gamma * self._value(z, nxt)
-                self.q[z, s, a] += cfg.alpha * (target - self.q[z, s, a])
-                visited.append(nxt)
-                s = nxt
+            visited = self._episode(z, log_q)
             scores.append(float(np.mean(log_q[visited, z])))
             self._visits[z, visited] += 1
             for _ in range(cfg.disc_steps):
                 self._discriminator_step()
+            log_step(logger, self.episodes_done, {"log_q": scores[-1]})
             self.episodes_done += 1
         return scores
+
+    def _episode(self, z: int, log_q: np.ndarray) -> list[int]:
+        """One episode of skill ``z`` on the model, soft-Q learning on ``log q(z | s') − log p(z)``
+        (``log_q``: the discriminator's log-probabilities at its start); the states visited."""
+        cfg = self.config
+        log_pz = -np.log(cfg.n_skills)
+        visited: list[int] = []
+
+        def act(s: int) -> int:
+            return sample_index(np.cumsum(self._policy(z, s)), self.rng.random())
+
+        def observe(step: Step) -> None:
+            s, a, nxt = step.obs, step.action, step.next_obs
+            reward = log_q[nxt, z] - log_pz
+            target = reward + cfg.gamma * self._value(z, nxt)
+            self.q[z, s, a] += cfg.alpha * (target - self.q[z, s, a])
+            visited.append(nxt)
+
+        run_episode(SampledModel(self.dynamics, cfg.episode_length, self.rng), act, observe)
+        return visited
 
     def _discriminator_step(self) -> None:
         counts = self._visits.ravel()

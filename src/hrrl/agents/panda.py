@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from hrrl.core.checkpoint import load_checkpoint, save_checkpoint
+from hrrl.core.learner import StateArrays
 
 DTYPE = torch.float64
 
@@ -76,11 +77,13 @@ def _init(shape: tuple[int, ...], scale: float, gen: torch.Generator) -> torch.T
     return scale * torch.randn(shape, generator=gen, dtype=DTYPE)
 
 
-class _Optimizer:
-    """Shared state handling: named float64 tensors, an iteration counter, save/load."""
+class _Optimizer(StateArrays):
+    """Shared state handling: named float64 tensors, an iteration counter, save/load. Under the
+    learner contract (:mod:`hrrl.core.learner`) the learned state is those tensors."""
 
     kind = "base"
     names: tuple[str, ...] = ()
+    STATE = ("state",)
 
     def step(self, game: Any) -> dict[str, float]:
         """One iteration on ``game``; returns the iteration's diagnostics."""

@@ -13,7 +13,10 @@ Adaptation needs no gradient: on a new task the first episode is run with ``z`` 
 each later one with ``z`` sampled from the posterior given every transition seen so far.
 
 The learner knows no particular domain: it is handed a ``rollout(act, tasks)`` that runs one
-episode per task with ``act(obs (K, d)) → actions (K, a)`` and returns :class:`Episodes`.
+episode per task with ``act(obs (K, d)) → actions (K, a)`` and returns :class:`Episodes`; that
+rollout (the task's batched simulator) owns the stepping, so PEARL has no episode loop of its own
+(:mod:`hrrl.core.rollout`). :meth:`PEARL.meta_train` logs each iteration through the shared
+:class:`~hrrl.core.logging.Logger` (``logger``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from torch import nn
 
 from hrrl.agents.sac import SAC, SACConfig
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
 from hrrl.core.networks import mlp
 from hrrl.core.replay import ReplayBuffer
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
@@ -187,9 +191,15 @@ class PEARL(StateArrays):
 
     # --- meta-training ----------------------------------------------------------------------
     def meta_train(
-        self, rollout: Rollout, tasks: np.ndarray, iterations: int, log: PEARLLog | None = None
+        self,
+        rollout: Rollout,
+        tasks: np.ndarray,
+        iterations: int,
+        log: PEARLLog | None = None,
+        logger: Logger | None = None,
     ) -> PEARLLog:
-        """Algorithm 1 of the paper, on the training ``tasks`` (one row per task)."""
+        """Algorithm 1 of the paper, on the training ``tasks`` (one row per task); each
+        iteration's entries of ``log`` also go to ``logger``."""
         cfg = self.config
         log = log if log is not None else PEARLLog()
         n_tasks = len(tasks)
@@ -209,6 +219,8 @@ class PEARL(StateArrays):
                 critic, kl = self.gradient_step(buffers, encoder_data)
             log.critic_loss.append(critic)
             log.kl.append(kl)
+            row = {"return": log.train_return[-1], "critic_loss": critic, "kl": kl}
+            log_step(logger, len(log.kl) - 1, row)
         return log
 
     def _collect(

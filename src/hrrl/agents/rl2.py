@@ -43,6 +43,8 @@ from hrrl.core.checkpoint import (
     save_checkpoint,
 )
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
+from hrrl.core.rollout import run_trial
 from hrrl.core.schedules import LinearSchedule
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
 
@@ -153,26 +155,35 @@ def play_rl2_trials(
     batch_size: int | None = None,
     greedy: bool = False,
 ) -> Rollout:
-    """Play one trial per task (fresh hidden state each), sampling actions with ``generator``."""
+    """Play one trial per task (fresh hidden state each, :func:`~hrrl.core.rollout.run_trial`),
+    sampling actions with ``generator``."""
     obs_np = env.reset(env_rng, tasks, batch_size)
-    batch = env.batch_size
-    hidden = policy.initial_state(batch)
+    hidden = policy.initial_state(env.batch_size)
     steps: dict[str, list[torch.Tensor]] = {k: [] for k in ("obs", "act", "logp", "val", "rew")}
+
+    def act(obs_np: np.ndarray) -> np.ndarray:
+        """One GRU step (the hidden state runs on across the trial's episodes)."""
+        nonlocal hidden
+        obs = torch.from_numpy(obs_np)
+        logits, value, hidden = policy.step(obs, hidden)
+        log_probs = torch.log_softmax(logits, dim=-1)
+        if greedy:
+            actions = log_probs.argmax(dim=-1)
+        else:
+            actions = torch.multinomial(log_probs.exp(), 1, generator=generator)[:, 0]
+        steps["obs"].append(obs)
+        steps["act"].append(actions)
+        steps["logp"].append(log_probs.gather(1, actions[:, None])[:, 0])
+        steps["val"].append(value)
+        return actions.numpy()
+
+    def step(actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, dict[str, Any]]:
+        obs, rewards, trial_over = env.step(actions)
+        return obs, rewards, trial_over, {}
+
     with torch.no_grad():
-        for _ in range(env.trial_length):
-            obs = torch.from_numpy(obs_np)
-            logits, value, hidden = policy.step(obs, hidden)
-            log_probs = torch.log_softmax(logits, dim=-1)
-            if greedy:
-                actions = log_probs.argmax(dim=-1)
-            else:
-                actions = torch.multinomial(log_probs.exp(), 1, generator=generator)[:, 0]
-            obs_np, rewards, _ = env.step(actions.numpy())
-            steps["obs"].append(obs)
-            steps["act"].append(actions)
-            steps["logp"].append(log_probs.gather(1, actions[:, None])[:, 0])
-            steps["val"].append(value)
-            steps["rew"].append(torch.from_numpy(rewards).float())
+        run_trial(step, obs_np, env.trial_length, act,
+                  lambda s: steps["rew"].append(torch.from_numpy(s.reward).float()))  # fmt: skip
     stacked = {key: torch.stack(vals, dim=1) for key, vals in steps.items()}
     return Rollout(
         obs=stacked["obs"],
@@ -292,12 +303,14 @@ class RL2Learner(StateArrays):
         checkpoint: Path | None = None,
         checkpoint_every: int = 50,
         stop_after: int | None = None,
+        logger: Logger | None = None,
     ) -> list[float]:
         """Run the remaining of ``config.updates`` updates (resuming from ``checkpoint`` when it
         holds a save of this run), saving progress there every ``checkpoint_every`` updates;
         ``stop_after`` ends early once that many updates are done (to split a long run). The
         save goes to a subfolder named by a digest of the config, so a changed config starts
-        afresh instead of resuming someone else's run."""
+        afresh instead of resuming someone else's run. ``logger`` gets each update's mean total
+        reward."""
         if checkpoint is not None:
             digest = hashlib.sha256(json.dumps(vars(self.config)).encode()).hexdigest()[:12]
             checkpoint = Path(checkpoint) / digest
@@ -305,6 +318,7 @@ class RL2Learner(StateArrays):
         end = self.config.updates if stop_after is None else min(stop_after, self.config.updates)
         while self.updates_done < end:
             mean_total = self.update()
+            log_step(logger, self.updates_done - 1, {"mean_total": mean_total})
             if on_update is not None:
                 on_update(self.updates_done - 1, mean_total)
             last = self.updates_done == end

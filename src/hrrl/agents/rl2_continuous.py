@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -25,6 +25,8 @@ from torch import nn
 
 from hrrl.core import ppo
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger, log_step
+from hrrl.core.rollout import TrialStep, run_trial
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
 
 
@@ -116,32 +118,45 @@ class RL2Continuous(StateArrays):
     def play(
         self, env: TrialEnv, tasks: np.ndarray, steps: int, deterministic: bool = False
     ) -> Trials:
-        """One trial of ``steps`` steps per task (fresh hidden state each)."""
+        """One trial of ``steps`` steps per task (fresh hidden state each, carried across the
+        trial's episodes: :func:`~hrrl.core.rollout.run_trial`)."""
         obs = env.reset(tasks)
         batch = len(tasks)
         prev_action = np.zeros((batch, self.action_dim))
         prev_reward = np.zeros(batch)
         start = np.ones(batch)
-        hidden = None
+        hidden: torch.Tensor | None = None
         record: dict[str, list[torch.Tensor]] = {k: [] for k in ("in", "act", "lp", "v", "r")}
+
+        def act(obs: np.ndarray) -> torch.Tensor:
+            """One GRU step on ``obs ‖ previous action, reward, episode-start flag``."""
+            nonlocal hidden
+            row = np.concatenate([obs, prev_action, prev_reward[:, None], start[:, None]], -1)
+            inputs = torch.as_tensor(row, dtype=torch.float32)[:, None, :]
+            mean, value, hidden = self.policy(inputs, hidden)
+            mean, log_std = mean[:, 0], self.policy.log_std.expand(batch, -1)
+            action = mean
+            if not deterministic:
+                noise = torch.randn(mean.shape, generator=self.generator)
+                action = mean + log_std.exp() * noise
+            record["in"].append(inputs[:, 0])
+            record["lp"].append(ppo.gaussian_log_prob(action, mean, log_std))
+            record["v"].append(value[:, 0])
+            return action
+
+        def step(action: torch.Tensor) -> tuple[np.ndarray, np.ndarray, bool, dict[str, Any]]:
+            obs, reward, ended = env.step(action.numpy().astype(np.float64))
+            return obs, reward, ended, {}
+
+        def observe(step: TrialStep) -> None:
+            nonlocal prev_action, prev_reward, start
+            record["act"].append(step.action)
+            record["r"].append(torch.as_tensor(step.reward, dtype=torch.float32))
+            prev_action, prev_reward = step.action.numpy().astype(np.float64), step.reward
+            start = np.full(batch, 1.0 if step.episode_end else 0.0)
+
         with torch.no_grad():
-            for _ in range(steps):
-                row = np.concatenate([obs, prev_action, prev_reward[:, None], start[:, None]], -1)
-                inputs = torch.as_tensor(row, dtype=torch.float32)[:, None, :]
-                mean, value, hidden = self.policy(inputs, hidden)
-                mean, log_std = mean[:, 0], self.policy.log_std.expand(batch, -1)
-                action = mean
-                if not deterministic:
-                    noise = torch.randn(mean.shape, generator=self.generator)
-                    action = mean + log_std.exp() * noise
-                obs, reward, ended = env.step(action.numpy().astype(np.float64))
-                record["in"].append(inputs[:, 0])
-                record["act"].append(action)
-                record["lp"].append(ppo.gaussian_log_prob(action, mean, log_std))
-                record["v"].append(value[:, 0])
-                record["r"].append(torch.as_tensor(reward, dtype=torch.float32))
-                prev_action, prev_reward = action.numpy().astype(np.float64), reward
-                start = np.full(batch, 1.0 if ended else 0.0)
+            run_trial(step, obs, steps, act, observe)
         s = {k: torch.stack(v, dim=1) for k, v in record.items()}
         return Trials(s["in"], s["act"], s["lp"], s["v"], s["r"])
 
@@ -178,14 +193,17 @@ class RL2Continuous(StateArrays):
         sample_tasks: Callable[[int], np.ndarray],
         steps_per_trial: int,
         updates: int,
+        logger: Logger | None = None,
     ) -> list[float]:
-        """``updates`` PPO updates on fresh tasks; the mean trial return of each batch."""
+        """``updates`` PPO updates on fresh tasks; the mean trial return of each batch (also to
+        ``logger`` with the update's statistics, at the env steps spent)."""
         curve = []
         for _ in range(updates):
             trials = self.play(env, sample_tasks(self.config.batch_trials), steps_per_trial)
             self.env_steps += trials.rewards.numel()
             curve.append(float(trials.rewards.sum(dim=1).mean()))
-            self.update(trials)
+            stats = self.update(trials)
+            log_step(logger, self.env_steps, {"mean_return": curve[-1], **stats})
         return curve
 
     def evaluate(self, env: TrialEnv, tasks: np.ndarray, episodes: int, horizon: int) -> np.ndarray:

@@ -7,6 +7,9 @@ modules into the critic's graph: PEARL (:mod:`hrrl.agents.pearl`) feeds observat
 a task embedding and trains its encoder through the critic loss. :meth:`SAC.update` is one plain
 SAC step on a replay batch (``obs, action, reward, next_obs, terminated``; truncation is never
 termination, so time limits bootstrap).
+
+SAC here is an update rule with no training loop of its own: PEARL (which collects through its
+task's batched rollout) is the one caller that steps an environment.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ baselines of RL² (Duan et al. 2016 §5): random, Greedy, ε-greedy, PSRL, BEB a
 Every learner keeps, per trial, the counts of observed transitions ``(s, a, s')`` and the sums of
 rewards of each ``(s, a)`` (:class:`MDPHistory`); at the start of each episode it builds a model
 from them and plans the whole ``H``-step episode by finite-horizon value iteration
-(:func:`finite_horizon_q`), then acts greedily on ``Q[h, s]`` (ties broken uniformly at random).
+(:func:`hrrl.core.tabular.finite_horizon_q`), then acts greedily on ``Q[h, s]`` (ties broken
+uniformly at random).
 The learners know nothing about where the MDPs come from except the conjugate prior they are given
 (:class:`NormalDirichletPrior`: flat Dirichlet transitions, normal mean rewards with known noise).
 
@@ -22,10 +23,15 @@ The learners know nothing about where the MDPs come from except the conjugate pr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+import torch
+
+from hrrl.core.rollout import TrialStep, run_trial
+from hrrl.core.tabular import finite_horizon_q
 
 
 @dataclass(frozen=True)
@@ -78,18 +84,6 @@ class MDPHistory:
     def posterior_mean_mdp(self, prior: NormalDirichletPrior) -> tuple[np.ndarray, np.ndarray]:
         alphas, reward_mean, _ = self.posterior(prior)
         return alphas / alphas.sum(-1, keepdims=True), reward_mean
-
-
-def finite_horizon_q(P: np.ndarray, R: np.ndarray, horizon: int) -> np.ndarray:
-    """Optimal ``Q[b, h, s, a]`` (total reward still to come with ``horizon − h`` steps left) of
-    MDPs ``P (B, S, A, S)``, ``R (B, S, A)``, by backward induction."""
-    batch, n_states, n_actions = R.shape
-    Q = np.zeros((batch, horizon, n_states, n_actions))
-    V = np.zeros((batch, n_states))
-    for h in range(horizon - 1, -1, -1):
-        Q[:, h] = R + np.einsum("bsat,bt->bsa", P, V)
-        V = Q[:, h].max(axis=-1)
-    return Q
 
 
 def optimistic_transitions(p_hat: np.ndarray, radius: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -239,6 +233,78 @@ class TabularTrialEnv(Protocol):
     def transition(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
+@dataclass(frozen=True)
+class MDPLearnerConfig:
+    """What an :class:`MDPLearner` is built for (its config in checkpoints)."""
+
+    policy: str
+    """The policy's report label."""
+    n_states: int
+    n_actions: int
+    horizon: int
+    """Steps per episode (a plan covers one episode)."""
+    batch: int
+    """Trials played side by side."""
+
+
+class MDPLearner:
+    """A tabular-MDP baseline under the learner contract (:mod:`hrrl.core.learner`): it plans from
+    its history at each episode start, acts ε-greedily on the plan, and records each transition.
+    Its learned state is the history and the current plan."""
+
+    def __init__(
+        self,
+        policy: MDPPolicy,
+        n_states: int,
+        n_actions: int,
+        horizon: int,
+        batch: int,
+        rng: np.random.Generator,
+    ) -> None:
+        self.policy = policy
+        self.config = MDPLearnerConfig(policy.name, n_states, n_actions, horizon, batch)
+        self.history = MDPHistory.empty(batch, n_states, n_actions, horizon)
+        self.plan: np.ndarray | None = None
+        self.rng = rng
+
+    def act(self, states: np.ndarray) -> np.ndarray:
+        """One action per trial in ``states`` (a new plan first when an episode starts)."""
+        batch, h = self.config.batch, self.history.steps % self.config.horizon
+        if h == 0:
+            self.plan = self.policy.plan(self.history, self.rng)
+        explore = self.rng.random(batch) < self.policy.epsilon
+        random_actions = np.asarray(self.rng.integers(0, self.config.n_actions, size=batch))
+        if self.plan is None:
+            return random_actions
+        chosen = greedy_actions(self.plan[np.arange(batch), h, states], self.rng)
+        return np.where(explore, random_actions, chosen)
+
+    def update(
+        self, states: np.ndarray, actions: np.ndarray, rewards: np.ndarray, next_states: np.ndarray
+    ) -> None:
+        self.history.record(states, actions, rewards, next_states)
+
+    def state_arrays(self) -> dict[str, torch.Tensor]:
+        c, h = self.config, self.history
+        plan = np.zeros((c.batch, c.horizon, c.n_states, c.n_actions))
+        if self.plan is not None:
+            plan[...] = self.plan
+        return {
+            "counts": torch.from_numpy(h.counts.copy()),
+            "reward_sum": torch.from_numpy(h.reward_sum.copy()),
+            "steps": torch.tensor([h.steps], dtype=torch.int64),
+            "plan": torch.from_numpy(plan),
+            "planned": torch.tensor([self.plan is not None]),
+        }
+
+    def load_state_arrays(self, arrays: Mapping[str, torch.Tensor]) -> None:
+        h = self.history
+        np.copyto(h.counts, arrays["counts"].numpy())
+        np.copyto(h.reward_sum, arrays["reward_sum"].numpy())
+        h.steps = int(arrays["steps"][0])
+        self.plan = arrays["plan"].numpy().copy() if bool(arrays["planned"][0]) else None
+
+
 def play_mdp_trials(
     policy: MDPPolicy,
     env: TabularTrialEnv,
@@ -246,24 +312,17 @@ def play_mdp_trials(
     env_rng: np.random.Generator,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Total reward of one trial per task, ``(B,)``: plan at each episode start, act, record."""
+    """Total reward of one trial per task, ``(B,)``: an :class:`MDPLearner` plans at each episode
+    start, acts, records (:func:`~hrrl.core.rollout.run_trial`; the observation is the current
+    states)."""
     env.reset(env_rng, tasks)
-    batch = env.states.shape[0]
-    history = MDPHistory.empty(batch, env.n_states, env.n_actions, env.horizon)
-    totals = np.zeros(batch)
-    Q: np.ndarray | None = None
-    for t in range(env.trial_length):
-        h = t % env.horizon
-        if h == 0:
-            Q = policy.plan(history, rng)
-        explore = rng.random(batch) < policy.epsilon
-        random_actions = np.asarray(rng.integers(0, env.n_actions, size=batch))
-        if Q is None:
-            actions = random_actions
-        else:
-            chosen = greedy_actions(Q[np.arange(batch), h, env.states], rng)
-            actions = np.where(explore, random_actions, chosen)
+    learner = MDPLearner(policy, env.n_states, env.n_actions, env.horizon, env.states.shape[0], rng)
+
+    def step(actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, dict[str, Any]]:
         states, rewards, next_states = env.transition(actions)
-        history.record(states, actions, rewards, next_states)
-        totals += rewards
-    return totals
+        return env.states, rewards, env.episode_end, {"states": states, "next": next_states}
+
+    def observe(step: TrialStep) -> None:
+        learner.update(step.info["states"], step.action, step.reward, step.info["next"])
+
+    return run_trial(step, env.states, env.trial_length, learner.act, observe)

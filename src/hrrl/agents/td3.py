@@ -24,10 +24,12 @@ import torch
 from torch import nn
 
 from hrrl.agents.her import uvfa_batch
-from hrrl.core.her_replay import HindsightReplayBuffer
+from hrrl.core.her_replay import EpisodeRecorder, HindsightReplayBuffer
 from hrrl.core.learner import StateArrays
+from hrrl.core.logging import Logger
 from hrrl.core.networks import mlp, soft_update
 from hrrl.core.replay import Batch
+from hrrl.core.rollout import Step, goal_success, run_episode
 from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
 
 
@@ -254,39 +256,56 @@ def td3_goal_episode(
     random_actions: Callable[[], bool] = lambda: False,
     trace: list[np.ndarray] | None = None,
 ) -> bool:
-    """One episode of goal-conditioned TD3; when ``explore`` the whole episode goes to the
-    agent's buffer at its end and ``on_step()`` runs after every step (updates, evaluations);
-    ``trace`` collects the achieved goals. Returns success."""
-    obs, _ = env.reset()
-    log: dict[str, list[Any]] = {
-        "observation": [obs["observation"]],
-        "achieved_goal": [obs["achieved_goal"]],
-        "action": [],
-        "terminated": [],
-    }
-    if trace is not None:
-        trace.append(obs["achieved_goal"].copy())
-    while True:
+    """One episode of goal-conditioned TD3 (:func:`~hrrl.core.rollout.run_episode`); when
+    ``explore`` the whole episode goes to the agent's buffer at its end and ``on_step()`` runs
+    after every step (updates, evaluations); ``trace`` collects the achieved goals. Returns
+    success."""
+    recorder = EpisodeRecorder()
+    last: list[Step] = []
+
+    def act(obs: dict[str, np.ndarray]) -> np.ndarray:
         if explore and random_actions():
             space = env.action_space  # drawn from our generator, not the space's own RNG
-            action = rng.uniform(space.low, space.high).astype(np.float32)
-        else:
-            action = agent.act(obs, rng if explore else None)
-        desired = obs["desired_goal"]
-        obs, _, terminated, truncated, info = env.step(action)
+            return rng.uniform(space.low, space.high).astype(np.float32)
+        return agent.act(obs, rng if explore else None)
+
+    def observe(step: Step) -> None:
         if trace is not None:
-            trace.append(obs["achieved_goal"].copy())
+            record_trace(trace, step, first=not last)
         if explore:
-            for key, value in (("observation", obs["observation"]), ("action", action),
-                               ("achieved_goal", obs["achieved_goal"]),
-                               ("terminated", terminated)):  # fmt: skip
-                log[key].append(value)
-            if terminated or truncated:
-                episode = {k: np.asarray(v) for k, v in log.items()}
-                agent.buffer.add_episode({**episode, "desired_goal": desired})
+            recorder.record(step)
+            if step.done:
+                agent.buffer.add_episode(recorder.episode())
             on_step()
-        if terminated or truncated:
-            return bool(info.get("is_success", terminated))
+        last[:] = [step]
+
+    run_episode(env, act, observe)
+    return goal_success(last[0])
+
+
+def record_trace(trace: list[np.ndarray], step: Step, first: bool) -> None:
+    """Append the achieved goal after ``step`` to ``trace`` (the start state's before it when
+    ``step`` is the episode's first)."""
+    if first:
+        trace.append(step.obs["achieved_goal"].copy())
+    trace.append(step.next_obs["achieved_goal"].copy())
+
+
+def log_goal_progress(
+    logger: Logger | None,
+    steps: int,
+    success: bool | None = None,
+    episodes: int | None = None,
+    curve: list[tuple[int, float]] | None = None,
+) -> None:
+    """Log a goal-env training run's progress at ``steps`` env steps: a training episode's
+    success (and episodes so far), or the evaluation just appended to ``curve``."""
+    if logger is None:
+        return
+    if curve is not None:
+        logger.log(steps, {"eval/success": curve[-1][1]})
+    else:
+        logger.log(steps, {"train/success": success, "train/episodes": episodes})
 
 
 def final_goal_evaluation(
@@ -322,11 +341,13 @@ def train_goal_td3(
     buffer_capacity: int = 200_000,
     make_eval_env: Callable[[], Any] | None = None,
     n_sampled_goal: int = 0,
+    logger: Logger | None = None,
 ) -> dict[str, Any]:
     """Goal-conditioned TD3 on a Dict goal env for ``steps`` steps (uniform actions for
     ``warmup_steps``, then one update per step), with HER when ``n_sampled_goal > 0``; greedy
     success rate over ``eval_episodes`` episodes every ``eval_every`` steps and at the end, on
-    ``make_eval_env()`` (by default another ``make_env()``)."""
+    ``make_eval_env()`` (by default another ``make_env()``). ``logger`` gets each training
+    episode's success and each evaluation (:func:`log_goal_progress`)."""
     torch.set_num_threads(1)
     env_seed, eval_seed, agent_seed, rng_seed = spawn_seeds(seed, 4)
     env = make_env()
@@ -345,11 +366,15 @@ def train_goal_td3(
         if counter["steps"] % eval_every == 0:
             wins = [td3_goal_episode(eval_env, agent, rng, False) for _ in range(eval_episodes)]
             curve.append((counter["steps"], float(np.mean(wins))))
+            log_goal_progress(logger, counter["steps"], curve=curve)
 
     episodes = 0
     while counter["steps"] < steps:
-        td3_goal_episode(env, agent, rng, True, on_step, lambda: counter["steps"] < warmup_steps)
+        won = td3_goal_episode(
+            env, agent, rng, True, on_step, lambda: counter["steps"] < warmup_steps
+        )
         episodes += 1
+        log_goal_progress(logger, counter["steps"], won, episodes)
     return final_goal_evaluation(
         lambda trace: td3_goal_episode(eval_env, agent, rng, False, trace=trace),
         eval_episodes, curve, counter["steps"], episodes,

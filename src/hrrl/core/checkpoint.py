@@ -18,6 +18,15 @@ A process killed before step 2 leaves the previous checkpoint intact (``state.js
 tensor must be finite; anything else is a :class:`CorruptCheckpoint`, a one-line
 :class:`~hrrl.errors.InputError`. Folders written before the manifest existed load without the
 checksum (the finite check still applies).
+
+Time so far: inside ``with run_clock(folder) as clock:``, every checkpoint saved in ``folder`` (or
+below it) records in ``state.json`` the seconds of work it holds (:data:`TIME_SO_FAR`): this
+process's time since the clock started plus what the checkpoint it resumed from had recorded
+(read when :func:`load_checkpoint` loads it). ``clock.total()`` is that sum at any moment, so a
+job resumed after an interruption, or from a checkpoint of a finished run, reports the time of
+every part (work after a part's last save is redone by the next part, and counted there), not
+only its own. A checkpoint written without a clock, or before the field existed, makes the time
+unknown (``clock.recorded`` is False), never 0.
 """
 
 from __future__ import annotations
@@ -26,10 +35,11 @@ import hashlib
 import json
 import os
 import signal
-from collections.abc import Callable, Mapping
-from contextlib import suppress
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -54,6 +64,69 @@ checkpoint_hook: Callable[[str, Path], None] | None = None
 """Test hook: called with (stage, folder) at each stage of :func:`save_checkpoint`."""
 
 _stage_counts: dict[str, int] = {}
+
+
+T = TypeVar("T")
+TIME_SO_FAR = "time_so_far_s"
+"""Key in ``state.json``: seconds of work the checkpoint holds, summed over resumed parts."""
+
+
+class RunClock:
+    """Seconds of work behind the checkpoints in one folder, across the processes that resumed
+    them (see :func:`run_clock`)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder.resolve()
+        self.before: float | None = 0.0
+        """Seconds recorded by the checkpoint this run resumed from (None: not recorded)."""
+        self.started = time.perf_counter()
+
+    @property
+    def recorded(self) -> bool:
+        """False when the run resumed from a checkpoint that did not record its time."""
+        return self.before is not None
+
+    def total(self) -> float | None:
+        """Seconds so far: the resumed checkpoint's, plus this process's (None: unknown)."""
+        return None if self.before is None else self.before + time.perf_counter() - self.started
+
+    def covers(self, folder: Path) -> bool:
+        folder = folder.resolve()
+        return folder == self.folder or self.folder in folder.parents
+
+    def resumed(self, state: Mapping[str, Any]) -> None:
+        """A checkpoint under this clock's folder was loaded: continue from its time."""
+        stored = state.get(TIME_SO_FAR)
+        self.before = float(stored) if isinstance(stored, (int, float)) else None
+
+
+_clocks: list[RunClock] = []
+
+
+@contextmanager
+def run_clock(folder: str | Path) -> Iterator[RunClock]:
+    """Time the work whose checkpoints go to ``folder`` (or below it) for the ``with`` block."""
+    clock = RunClock(Path(folder))
+    _clocks.append(clock)
+    try:
+        yield clock
+    finally:
+        _clocks.remove(clock)
+
+
+def timed(folder: str | Path | None, work: Callable[[], T]) -> tuple[T, float | None]:
+    """``work()`` under :func:`run_clock` of ``folder`` (a plain timer without one): its result
+    and the seconds of work so far, resumed parts included (None: not recorded)."""
+    if folder is None:
+        started = time.perf_counter()
+        return work(), time.perf_counter() - started
+    with run_clock(folder) as clock:
+        result = work()
+        return result, clock.total()
+
+
+def _clock_for(folder: Path) -> RunClock | None:
+    return next((c for c in reversed(_clocks) if c.covers(folder)), None)
 
 
 class CorruptCheckpoint(InputError):
@@ -96,7 +169,10 @@ def save_checkpoint(
         "sha256": hashlib.sha256(data).hexdigest(),
         "bytes": len(data),
     }
-    atomic_write_json(folder / STATE, {**state, MANIFEST: manifest})
+    clock = _clock_for(folder)
+    elapsed = None if clock is None else clock.total()
+    timed = {} if elapsed is None else {TIME_SO_FAR: elapsed}
+    atomic_write_json(folder / STATE, {**state, **timed, MANIFEST: manifest})
     _reached("state-written", folder)
     os.replace(folder / STAGED, folder / TENSORS)
     _fsync_dir(folder)
@@ -136,6 +212,9 @@ def load_checkpoint(
             raise CorruptCheckpoint(f"corrupt checkpoint in {folder}: {name} holds NaN or inf")
         group, _, key = name.partition("/")
         groups.setdefault(group, {})[key] = tensor
+    clock = _clock_for(folder)
+    if clock is not None:
+        clock.resumed(state)
     return groups, state
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from hrrl.core.replay import Batch, ReplayBuffer
+from hrrl.core.rollout import Step
 
 GoalFunction = Callable[[np.ndarray, np.ndarray, Any], np.ndarray]
 
@@ -137,3 +138,34 @@ def _pad(array: np.ndarray, rows: int) -> np.ndarray:
     out = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
     out[: len(array)] = array
     return out
+
+
+class EpisodeRecorder:
+    """One episode in the layout :meth:`HindsightReplayBuffer.add_episode` takes, recorded step by
+    step from a dict goal env (the first step also records the start state)."""
+
+    def __init__(self) -> None:
+        self.log: dict[str, list[Any]] = {
+            "observation": [],
+            "achieved_goal": [],
+            "action": [],
+            "terminated": [],
+        }
+        self.desired_goal: np.ndarray | None = None
+
+    def record(self, step: Step) -> None:
+        """Append one step (its start state first if it is the episode's first)."""
+        if not self.log["observation"]:
+            self.log["observation"].append(step.obs["observation"])
+            self.log["achieved_goal"].append(step.obs["achieved_goal"])
+        self.log["observation"].append(step.next_obs["observation"])
+        self.log["achieved_goal"].append(step.next_obs["achieved_goal"])
+        self.log["action"].append(step.action)
+        self.log["terminated"].append(step.terminated)
+        self.desired_goal = step.obs["desired_goal"]
+
+    def episode(self) -> dict[str, np.ndarray]:
+        """The recorded episode as arrays, with the goal it was played for."""
+        if self.desired_goal is None:
+            raise ValueError("no step recorded")
+        return {k: np.asarray(v) for k, v in self.log.items()} | {"desired_goal": self.desired_goal}

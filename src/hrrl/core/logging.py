@@ -100,3 +100,12 @@ class Logger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def log_step(
+    logger: Logger | None, step: int, scalars: Mapping[str, Any], prefix: str = "train/"
+) -> None:
+    """``logger.log(step, prefix + key: value)``; nothing without a logger (a training loop's
+    optional ``logger`` argument)."""
+    if logger is not None:
+        logger.log(step, {prefix + k: v for k, v in scalars.items()})

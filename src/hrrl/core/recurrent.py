@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from hrrl.core import ppo
+from hrrl.core.logging import Logger, log_step
 
 State = dict[str, torch.Tensor]
 
@@ -192,16 +193,24 @@ def train_on_policy(
     frames: int,
     seed: int,
     on_update: Callable[[int, RolloutRunner], None] | None = None,
+    logger: Logger | None = None,
 ) -> EpisodeLog:
-    """Collect segments and update ``agent`` until ``frames`` env steps are spent."""
+    """Collect segments and update ``agent`` until ``frames`` env steps are spent; ``logger``
+    gets every finished episode's return, length and success at the frames spent when it
+    ended."""
     runner = RolloutRunner(envs, agent.actor, seed)
-    update = 0
+    update = logged = 0
     while runner.frames < frames:
         segment = runner.collect(
             agent.actor, agent.rollout_steps, agent.generator, agent.rollout_grad
         )
         agent.update(segment, runner.frames / frames)
         update += 1
+        log = runner.log
+        for i in range(logged, len(log.returns)):
+            row = {"return": log.returns[i], "length": log.lengths[i], "success": log.successes[i]}
+            log_step(logger, log.frames[i], row)
+        logged = len(log.returns)
         if on_update is not None:
             on_update(update, runner)
     return runner.log

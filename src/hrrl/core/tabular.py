@@ -1,6 +1,9 @@
-"""Tabular pieces shared by the tabular learners: action selection and TD targets."""
+"""Tabular pieces shared by the tabular learners: action selection, TD targets, and a known
+model played as an episode environment."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -37,3 +40,47 @@ def td_update(table: np.ndarray, index: tuple[int, ...], target: float, alpha: f
     error = target - table[index]
     table[index] += alpha * error
     return float(error)
+
+
+def sample_index(cumulative: np.ndarray, u: float) -> int:
+    """Inverse-CDF draw: the first index whose cumulative probability exceeds ``u``."""
+    return min(int(np.searchsorted(cumulative, u, side="right")), len(cumulative) - 1)
+
+
+class SampledModel:
+    """A known model ``dynamics[s, a, s']`` played as an episode environment (the
+    :func:`~hrrl.core.rollout.run_episode` interface, not a registered gymnasium env): ``reset``
+    draws a uniform start state and each ``step`` one uniform number for the next state, both from
+    the caller's generator ``rng``; reward 0 (learners bring their own), never terminated,
+    truncated after ``horizon`` steps."""
+
+    def __init__(self, dynamics: np.ndarray, horizon: int, rng: np.random.Generator) -> None:
+        self._cum = np.cumsum(dynamics, axis=2)
+        self.n_states = dynamics.shape[0]
+        self.horizon = int(horizon)
+        self.rng = rng
+        self.state = 0
+        self._t = 0
+
+    def reset(self, seed: int | None = None) -> tuple[int, dict[str, Any]]:
+        if seed is not None:
+            raise ValueError("a SampledModel draws from the generator it was given")
+        self.state, self._t = int(self.rng.integers(self.n_states)), 0
+        return self.state, {}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
+        self.state = sample_index(self._cum[self.state, action], self.rng.random())
+        self._t += 1
+        return self.state, 0.0, False, self._t >= self.horizon, {}
+
+
+def finite_horizon_q(P: np.ndarray, R: np.ndarray, horizon: int) -> np.ndarray:
+    """Optimal ``Q[b, h, s, a]`` (total reward still to come with ``horizon − h`` steps left) of
+    MDPs ``P (B, S, A, S)``, ``R (B, S, A)``, by backward induction."""
+    batch, n_states, n_actions = R.shape
+    Q = np.zeros((batch, horizon, n_states, n_actions))
+    V = np.zeros((batch, n_states))
+    for h in range(horizon - 1, -1, -1):
+        Q[:, h] = R + np.einsum("bsat,bt->bsa", P, V)
+        V = Q[:, h].max(axis=-1)
+    return Q

@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 
-class BitFlipEnv(gymnasium.Env[dict[str, np.ndarray], np.int64]):
+class BitFlipEnv(gymnasium.Env[dict[str, Any], np.int64]):
     """Flip bits one at a time until the state equals a random goal bit string.
 
     Spaces:
@@ -29,6 +29,8 @@ class BitFlipEnv(gymnasium.Env[dict[str, np.ndarray], np.int64]):
     Version history:
         v0: initial version.
     """
+
+    observation_space: spaces.Dict
 
     metadata: dict[str, Any] = {"render_modes": []}
 

@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from hrrl.envs.int_spaces import int_space
 from hrrl.solvers.value_iteration import TabularModel
 
 LEFT = 0
@@ -54,8 +55,8 @@ class StochasticChainEnv(gym.Env[int, int]):
         self.p_right = p_right
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
-        self.observation_space = gym.spaces.Discrete(n_states)
-        self.action_space = gym.spaces.Discrete(2)
+        self.observation_space = int_space(gym.spaces.Discrete(n_states))
+        self.action_space = int_space(gym.spaces.Discrete(2))
         self._state = start_state
         self._visited_end = False
         self._steps = 0

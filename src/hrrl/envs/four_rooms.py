@@ -9,6 +9,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from hrrl.envs.int_spaces import int_space
 from hrrl.solvers.value_iteration import TabularModel
 
 LAYOUT = (
@@ -133,8 +134,8 @@ class FourRoomsEnv(gymnasium.Env[int, int]):
         self.max_steps = int(max_steps)
         self.start = None if start is None else self._checked_cell(start)
         self.render_mode = render_mode
-        self.observation_space = spaces.Discrete(self.n_states)
-        self.action_space = spaces.Discrete(len(MOVES))
+        self.observation_space = int_space(spaces.Discrete(self.n_states))
+        self.action_space = int_space(spaces.Discrete(len(MOVES)))
         self._move_table = self._build_move_table()
         self._other_dirs = [[d for d in range(4) if d != a] for a in range(4)]
         self._set_goal(goal)

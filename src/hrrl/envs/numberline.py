@@ -59,6 +59,8 @@ class NumberLineEnv(gym.Env[np.ndarray, np.int64]):
     **Version history**: v0 — first release.
     """
 
+    action_space: spaces.Discrete
+
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(

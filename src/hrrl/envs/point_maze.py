@@ -69,7 +69,7 @@ def inside_wall(position: np.ndarray, walls: tuple[Box2D, ...]) -> bool:
     return any(w[0] < x < w[2] and w[1] < y < w[3] for w in walls)
 
 
-class PointMazeEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):
+class PointMazeEnv(gymnasium.Env[dict[str, Any], np.ndarray]):
     """A point mass steered through a U-shaped maze to a goal, with a sparse goal reward.
 
     The arena is ``[0, size]²`` (default 4×4) with axis-aligned box walls (default: one wall
@@ -97,6 +97,8 @@ class PointMazeEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):
         v0: initial version.
         v0.1: ``start_box`` and ``goal_box`` (defaults unchanged).
     """
+
+    observation_space: spaces.Dict
 
     metadata: dict[str, Any] = {"render_modes": []}
 

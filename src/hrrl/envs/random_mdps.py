@@ -278,3 +278,12 @@ class RandomMDPEnv(gym.Env[np.ndarray, np.int64]):
 
     def render(self) -> str | None:
         return self._last if self.render_mode == "ansi" else None
+
+
+def oracle_total(tasks: MDPTasks, n_episodes: int, horizon: int) -> np.ndarray:
+    """Expected total over ``n_episodes`` episodes of ``horizon`` steps of the optimal policy that
+    knows the MDP (uniform start state), per task."""
+    from hrrl.core.tabular import finite_horizon_q
+
+    Q = finite_horizon_q(tasks.P, tasks.R, horizon)
+    return n_episodes * Q[:, 0].max(-1).mean(-1)

@@ -12,9 +12,11 @@ import numpy as np
 import torch
 
 from hrrl.agents.himeta import HiMeta, HiMetaConfig, MultiTaskVectorEnv, train
+from hrrl.core.checkpoint import STATE
 from hrrl.core.logging import Logger
 from hrrl.core.report import new_figure, save_figure
 from hrrl.core.stats import mean_ci
+from hrrl.errors import InputError
 
 
 def train_variant(
@@ -24,35 +26,65 @@ def train_variant(
     make_env: Callable[[int, Sequence[int]], MultiTaskVectorEnv],
     train_tasks: Sequence[int],
     log_dir: str | None,
+    checkpoint_steps: int = 50_000,
 ) -> tuple[HiMeta, dict[str, Any]]:
-    """Train one seed of one configuration; returns the agent and its curve / timing / stability."""
+    """Train one seed of one configuration; returns the agent and its curve / timing / stability.
+
+    With a ``log_dir`` the run checkpoints to ``log_dir/checkpoint`` every ``checkpoint_steps`` env
+    steps and at the end, with its curve and the training time so far; called again with the same
+    ``log_dir`` it resumes from there exactly (each iteration resets the env from the agent's own
+    generator, so the agent's state is the whole state of the run)."""
     torch.set_num_threads(1)
-    agent = HiMeta(config, seed)
+    folder = Path(log_dir) / "checkpoint" if log_dir else None
+    agent, history, elapsed = _resume(folder, config, seed)
     env = make_env(config.num_envs, train_tasks)
     task = np.resize(np.asarray(train_tasks), config.num_envs)
-    logger = Logger.for_run(log_dir) if log_dir else Logger([])
+    resumed = agent.steps if history else None
+    logger = Logger.for_run(log_dir, resume_step=resumed) if log_dir else Logger([])
     started = time.perf_counter()
+    saved_at = agent.steps
+
+    def on_iteration(_: int, stats: dict[str, float]) -> None:
+        nonlocal saved_at
+        history.append(stats)
+        logger.log(int(stats["steps"]), {f"train/{k}": v for k, v in stats.items()})
+        due = agent.steps - saved_at >= checkpoint_steps or agent.steps >= steps
+        if folder is not None and due:
+            so_far = elapsed + time.perf_counter() - started
+            agent.save(folder, extra={"history": history, "train_s": so_far})
+            saved_at = agent.steps
+
     with logger:
-        history = train(
-            agent,
-            env,
-            task,
-            steps,
-            lambda _, st: logger.log(int(st["steps"]), {f"train/{k}": v for k, v in st.items()}),
-        )
-    train_s = time.perf_counter() - started
+        train(agent, env, task, steps, on_iteration)
+    train_s = elapsed + time.perf_counter() - started
     entropy = np.array([h["entropy"] for h in history])
     info = {
         "curve_steps": [int(h["steps"]) for h in history],
         "curve_success": [round(h["success"], 4) for h in history],
         "train_s": round(train_s, 1),
         "steps": agent.steps,
-        "steps_per_s": round(agent.steps / train_s, 1),
+        "steps_per_s": round(agent.steps / max(train_s, 1e-9), 1),
         "max_approx_kl": float(max(h["approx_kl"] for h in history)),
         "max_entropy_jump": float(np.abs(np.diff(entropy)).max()) if entropy.size > 1 else 0.0,
         "max_vae_kl": float(max(h.get("vae_kl", 0.0) for h in history)),
     }
     return agent, info
+
+
+def _resume(
+    folder: Path | None, config: HiMetaConfig, seed: int
+) -> tuple[HiMeta, list[dict[str, float]], float]:
+    """The agent, curve and training seconds saved in ``folder``, or a fresh agent."""
+    if folder is None or not (folder / STATE).is_file():
+        return HiMeta(config, seed), [], 0.0
+    agent = HiMeta.load(folder)
+    if agent.config != config or agent.seed != seed:
+        raise InputError(
+            f"{folder} holds a checkpoint of another configuration or seed; "
+            "move it away to start this run afresh"
+        )
+    extra = agent.extra
+    return agent, list(extra.get("history", [])), float(extra.get("train_s", 0.0))
 
 
 def evaluate_tasks(

@@ -1,9 +1,12 @@
 """The experiment contract and its kit: a name, a one-line summary and a ``run`` function.
 
 ``run(ctx)`` trains and evaluates with ``ctx.seeds`` seeds (fewer and shorter when ``ctx.quick``),
-writes ``ctx.out / "REPORT.md"`` (tables with mean ± 95 % CI over seeds, the published claim beside
-ours, PNG plots next to it) and returns the headline numbers; :func:`run_experiment` writes them,
-with the context, to ``ctx.out / "results.json"``.
+writes ``ctx.report`` (tables with mean ± 95 % CI over seeds, the published claim beside ours, PNG
+plots next to it) and returns the headline numbers; :func:`run_experiment` writes them, with the
+context, to ``ctx.results_path``. These are ``OUT/REPORT.md`` and ``OUT/results.json`` unless
+the experiment names its report otherwise; its committed report lives in ``docs/experiments/NAME``
+unless it declares another folder (:attr:`Experiment.report_dir`: ``hrrl-results`` writes
+``docs/RESULTS.md``, ``reproduce`` ``docs/reproduce-full``).
 
 The kit: an experiment runs its independent jobs through :meth:`ExperimentContext.run_jobs`,
 :meth:`~ExperimentContext.run_grouped` or the seeded sweep :meth:`~ExperimentContext.sweep`. Every
@@ -39,6 +42,9 @@ from hrrl.core.seeding import spawn_seeds
 
 WORK_DIR = "_work"
 """Under OUT: the job cache (not part of the report; ignored by git)."""
+DEFAULT_REPORT = "REPORT.md"
+REPORTS_DIR = "docs/experiments"
+"""Where committed reports live, one folder per experiment, unless it declares its own."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,24 @@ class ExperimentContext:
     """Run the jobs as Ray tasks on this cluster ('local' starts one) instead of a process pool."""
     cache: bool = True
     """Cache finished jobs under ``out/_work/jobs`` and reuse them (resume)."""
+    report_name: str = DEFAULT_REPORT
+    """The report's file name in ``out`` (the experiment's :attr:`Experiment.report_name`)."""
     job_counts: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     """Jobs run through this context, and how many of them came from the cache."""
+
+    @property
+    def report(self) -> Path:
+        """Where ``run`` writes the report: ``out / report_name``."""
+        return self.out / self.report_name
+
+    @property
+    def results_path(self) -> Path:
+        """Where :func:`run_experiment` writes the headline numbers: ``results.json`` beside
+        ``REPORT.md``; beside any other report ``NAME.md``, ``NAME.json`` (two reports can share
+        a folder, as ``docs/RESULTS.md`` shares ``docs/``)."""
+        if self.report_name == DEFAULT_REPORT:
+            return self.out / "results.json"
+        return self.out / f"{Path(self.report_name).stem}.json"
 
     @property
     def jobs_dir(self) -> Path | None:
@@ -147,6 +169,16 @@ class Experiment:
     protocols: tuple[str, ...] = ()
     """Names ``--protocol`` accepts, the default first; empty: the experiment offers none, and
     :func:`run_experiment` refuses any ``--protocol`` (one line, exit 2) before doing work."""
+    report_dir: str | None = None
+    """Folder of its committed report (default protocol), relative to the repository root;
+    None: ``docs/experiments/<name>``. ``hrrl experiment NAME`` without ``--out`` writes there."""
+    report_name: str = DEFAULT_REPORT
+    """The report's file name in that folder (``hrrl-results``: ``RESULTS.md``)."""
+
+    @property
+    def default_out(self) -> Path:
+        """:attr:`report_dir`, or ``docs/experiments/<name>``."""
+        return Path(self.report_dir or f"{REPORTS_DIR}/{self.name}")
 
 
 def code_version() -> str:
@@ -202,11 +234,16 @@ def run_experiment(
     workers: int = 2,
     protocol: str | None = None,
     ray_address: str | None = None,
+    *,
+    report_name: str | None = None,
+    command: str | None = None,
 ) -> dict[str, Any]:
     """Resolve the context, run the experiment, write ``results.json``; returns what it wrote.
 
     ``out`` is locked for the run; finished jobs are cached in it, so rerunning the same command
-    after an interruption resumes."""
+    after an interruption resumes. ``report_name`` (default: the experiment's) and ``command``
+    (default: the ``hrrl experiment`` line) serve commands that wrap an experiment, such as
+    ``hrrl results --out docs/RESULTS.md``."""
     if protocol is not None and protocol not in experiment.protocols:
         from hrrl.errors import InputError
 
@@ -233,9 +270,10 @@ def run_experiment(
         quick=quick,
         seeds=n_seeds,
         workers=workers,
-        command=shlex.join(parts),
+        command=command if command is not None else shlex.join(parts),
         protocol=protocol,
         ray_address=ray_address,
+        report_name=report_name if report_name is not None else experiment.report_name,
     )
     with run_lock(ctx.out, what="experiment"):
         return _run_locked(experiment, ctx)
@@ -258,5 +296,5 @@ def _run_locked(experiment: Experiment, ctx: ExperimentContext) -> dict[str, Any
     if ctx.job_counts:  # jobs run through the kit, and how many were read from the resume cache
         results.setdefault("jobs", ctx.job_counts.get("jobs", 0))
         results.setdefault("jobs_from_cache", ctx.job_counts.get("cached", 0))
-    atomic_write_json(ctx.out / "results.json", results)
+    atomic_write_json(ctx.results_path, results)
     return results

@@ -46,14 +46,16 @@ from hrrl.experiments._four_rooms_report import (
     STEPS_FACTOR,
     STEPS_KEY,
     best_of_grid,
+    steps_criterion_episode,
+    summarise,
+    verdict,
+)
+from hrrl.experiments._four_rooms_sections import (
     claim_section,
     note,
     results_section,
     sensitivity_section,
     setup_section,
-    steps_criterion_episode,
-    summarise,
-    verdict,
 )
 from hrrl.experiments.base import Experiment, ExperimentContext
 from hrrl.tasks import four_rooms as task

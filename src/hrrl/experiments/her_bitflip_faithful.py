@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from hrrl.agents.her import train_her_dqn
+from hrrl.core.checkpoint import timed
 from hrrl.core.parallel import Job
 from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
 from hrrl.core.seeding import spawn_seeds
@@ -56,12 +57,26 @@ def _protocol(quick: bool) -> dict[str, Any]:
 def run_case(
     n_bits: int, her: bool, seed: int, cycles: int, eval_every: int, checkpoint: str
 ) -> dict[str, Any]:
+    """One run; ``wall_s`` sums every part of it (a run resumed from its checkpoint, finished or
+    not, adds its own time to what the checkpoint recorded; None: not recorded)."""
     config = replace(FAITHFUL, n_sampled_goal=4 if her else 0)
-    started = time.perf_counter()
-    result = train_her_dqn(
-        _EnvFactory(n_bits), config, seed, cycles, eval_every, EVAL_EPISODES, Path(checkpoint)
+    factory = _EnvFactory(n_bits)
+    result, seconds = timed(
+        checkpoint,
+        lambda: train_her_dqn(
+            factory, config, seed, cycles, eval_every, EVAL_EPISODES, Path(checkpoint)
+        ),
     )
-    return {**result, "wall_s": time.perf_counter() - started}
+    return {**result, "wall_s": seconds}
+
+
+def _wall_cell(seconds: list[float | None]) -> str:
+    """Mean ± CI of the recorded per-seed times; unrecorded ones are left out, never 0."""
+    known = [s for s in seconds if s is not None]
+    if not known:
+        return "not recorded"
+    cell = mean_ci(known).format(0)
+    return cell if len(known) == len(seconds) else f"{cell} ({len(known)} of {len(seconds)})"
 
 
 def _reference(method: str, n: int, multiple: int) -> str:
@@ -93,7 +108,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         final = mean_ci([success_at(r["curve"], multiple * n) for r in results])
         final_clipped = final.format(2, bounds=(0.0, 1.0))
         summary[f"{method} n={n}"] = {"mean": final.mean, "ci95": final.half_width, "n": final.n}
-        wall = mean_ci([r["wall_s"] for r in results]).format(0)
+        wall = _wall_cell([r["wall_s"] for r in results])
         reference = _reference(method, n, multiple)
         verdict = (
             "reproduced"

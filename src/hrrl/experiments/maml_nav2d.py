@@ -31,26 +31,28 @@ from hrrl.agents.maml import (
 from hrrl.core.parallel import Job
 from hrrl.core.report import write_report
 from hrrl.core.seeding import make_rng, spawn_seeds
-from hrrl.envs.nav2d import Nav2DConfig, sample_goals
+from hrrl.envs.nav2d import Nav2DConfig, RewardKind, sample_goals
 from hrrl.errors import InputError
 from hrrl.experiments._maml_report import (
     GRADIENT_META,
     PAPER_MAML,
     adaptation_table,
-    best_model_section,
-    fomaml_claim_section,
     median_or_nan,
-    notes_section,
     plot_adaptation,
     plot_training,
     returns_ci,
+    timing_table,
+)
+from hrrl.experiments._maml_sections import (
+    best_model_section,
+    fomaml_claim_section,
+    notes_section,
     setup_section,
     table4_verdicts,
-    timing_table,
 )
 from hrrl.experiments.base import Experiment, ExperimentContext
 
-REWARD_KINDS = ("distance", "squared_distance")
+REWARD_KINDS: tuple[RewardKind, ...] = ("distance", "squared_distance")
 PROTOCOL_NAMES = ("default", "faithful")
 LONG_RUN = 200
 """Meta-gradient jobs of at least this many iterations checkpoint every 50 and resume."""
@@ -70,7 +72,7 @@ class Protocol:
     """Adaptation steps evaluated after the 0-step return."""
     methods: tuple[str, ...] = ("maml", "fomaml", "reptile", "anil", "pretrained", "random")
     """Methods to run; ``random`` is MAML's initialisation, adapted the same way."""
-    reward_kinds: tuple[str, ...] = REWARD_KINDS
+    reward_kinds: tuple[RewardKind, ...] = REWARD_KINDS
     """Rewards under which the evaluation trajectories' returns are reported."""
     reptile_inner_steps: int = 2
     """Reptile's inner policy-gradient steps per task: 2 samples as many trajectories per

@@ -21,8 +21,9 @@ import torch
 from hrrl.agents.cfhrl import MODES, CFHRLAgent, CFHRLConfig
 from hrrl.agents.hiql import GCIQLAgent, HIQLAgent, OfflineGCConfig
 from hrrl.core.offline_gcrl import GoalSampler, train_offline
-from hrrl.core.report import markdown_table, new_figure, save_figure, write_report
+from hrrl.core.report import markdown_table, write_report
 from hrrl.core.stats import mean_ci
+from hrrl.experiments import _offline_pointmaze_report as orr
 from hrrl.experiments.base import Experiment, ExperimentContext
 from hrrl.tasks.offline_maze import (
     MazeLayout,
@@ -31,15 +32,6 @@ from hrrl.tasks.offline_maze import (
     navigate_dataset,
     rollout_success,
 )
-
-CLAIMS = {
-    "cfhrl": ("003:5", "Experiments on OGBench show substantial gains on several long-horizon "
-              "tasks, with ablations validating the proposed refinement and stopping mechanisms"),
-    "carl": ("003:9", "improved downstream performance on the OGBench benchmark when integrated "
-             "with HIQL"),
-    "clusters": ("003:9", "qualitative clustering of meaningful skills in complex humanoid "
-                 "environments"),
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -134,13 +126,13 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
             for name, s in r["success"].items():
                 per_row.setdefault(name, []).append(s)
     tasks = evaluation_tasks()
-    summary = {name: _summ(per_row[name]) for name in ROWS}
+    summary = {name: orr.summ(per_row[name]) for name in ROWS}
     table = [[name, summary[name]["ci"],
               *(mean_ci(np.array(per_row[name])[:, i]).format(2, bounds=(0, 1))
                 for i in range(len(tasks)))] for name in ROWS]  # fmt: skip
-    verdicts = _verdicts(per_row, results)
-    _maze_figure(data.observations, tasks, ctx.out / "dataset.png")
-    _cluster_figure(results["carl"][0]["clusters"], results["hiql"][0]["clusters"],
+    verdicts = orr.verdicts(per_row, results)
+    orr.maze_figure(data.observations, tasks, ctx.out / "dataset.png")
+    orr.cluster_figure(results["carl"][0]["clusters"], results["hiql"][0]["clusters"],
                     ctx.out / "carl_clusters.png")  # fmt: skip
     train_s = {k: mean_ci([r["train_s"] for r in v]).format(0) for k, v in results.items()}
     depth = np.array([r["depth_at_start"] for r in results["hiql"]])
@@ -202,10 +194,10 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "left CARL's contrastive ψ, right HIQL's value representation φ "
         "(seed 0). Direction coherence = mean over clusters of the mean resultant length of the "
         f"travel directions (1: one direction per cluster): CARL "
-        f"{_coherence(results, 'carl')}, "
-        f"HIQL {_coherence(results, 'hiql')}."
+        f"{orr.coherence(results, 'carl')}, "
+        f"HIQL {orr.coherence(results, 'hiql')}."
         "\n\n![clusters](carl_clusters.png)",
-        NOTES,
+        orr.NOTES,
         ctx.run_time_section(time.perf_counter() - started),
     ]
     write_report(ctx.out / "REPORT.md", "Offline goal-conditioned point maze: GCIQL, HIQL, CFHRL, "
@@ -214,118 +206,6 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
             "dataset": {"transitions": data.transitions, "bytes": data.nbytes,
                         "generation_s": data.generation_s, "params": asdict(proto.data)},
             "train_steps": proto.steps, "tasks": [asdict(t) for t in tasks]}  # fmt: skip
-
-
-def _coherence(results: dict, kind: str) -> str:
-    return mean_ci([r["clusters"]["direction_coherence"] for r in results[kind]]).format(2)
-
-
-def _summ(rows: list[list[float]]) -> dict[str, Any]:
-    per_seed = [float(np.mean(r)) for r in rows]
-    ci = mean_ci(per_seed)
-    return {"mean": ci.mean, "ci95": ci.half_width, "n": ci.n, "per_seed": per_seed,
-            "ci": ci.format(2, bounds=(0, 1))}  # fmt: skip
-
-
-def _gap(per_row: dict, a: str, b: str) -> tuple[float, Any]:
-    diff = mean_ci(np.mean(per_row[a], axis=1) - np.mean(per_row[b], axis=1))
-    return diff.mean, diff
-
-
-def _word(diff: Any, what: str) -> str:
-    if diff.n > 1 and diff.low > 0:
-        return f"reproduced ({what})"
-    gap = f"gap {diff.format(2)}"
-    return f"not reproduced ({what}: {gap}; paired over seeds)"
-
-
-def _verdicts(per_row: dict, results: dict) -> list[list[str]]:
-    rows = []
-    for base in ("HIQL", "GCIQL"):
-        _, d = _gap(per_row, "CFHRL (adaptive)", base)
-        rows.append([f"{CLAIMS['cfhrl'][0]}: {CLAIMS['cfhrl'][1]} — vs {base}",
-                     f"CFHRL − {base} = {d.format(2)}", _word(d, f"gain over {base}")])  # fmt: skip
-    for mode, what in (("flat", "refinement"), ("fixed", "stopping rule"),
-                       ("no-support", "replay support")):  # fmt: skip
-        _, d = _gap(per_row, "CFHRL (adaptive)", f"CFHRL ({mode})")
-        rows.append([f"{CLAIMS['cfhrl'][0]}: ablation validates the {what}",
-                     f"adaptive − {mode} = {d.format(2)}", _word(d, f"{what} helps")])  # fmt: skip
-    _, d = _gap(per_row, "CARL-HIQL", "HIQL")
-    rows.append([f"{CLAIMS['carl'][0]}: {CLAIMS['carl'][1]}", f"CARL-HIQL − HIQL = {d.format(2)}",
-                 _word(d, "gain over HIQL")])  # fmt: skip
-    carl = mean_ci([r["clusters"]["direction_coherence"] for r in results["carl"]])
-    hiql = mean_ci([r["clusters"]["direction_coherence"] for r in results["hiql"]])
-    rows.append([f"{CLAIMS['clusters'][0]}: {CLAIMS['clusters'][1]}",
-                 f"direction coherence of 8 clusters: CARL {carl.format(2)}, "
-                 f"HIQL φ {hiql.format(2)}",
-                 "qualitative only, on a point maze (not humanoid): see the picture"])  # fmt: skip
-    return rows
-
-
-def _draw_maze(ax: Any) -> None:
-    layout = MazeLayout()
-    free = layout.free()
-    ax.imshow(~free, origin="lower", cmap="Greys", extent=(0, layout.size, 0, layout.size),
-              vmin=0, vmax=1.5)  # fmt: skip
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
-def _maze_figure(obs: np.ndarray, tasks: list, path: Path) -> None:
-    fig, ax = new_figure(5.5, 5.5)
-    _draw_maze(ax)
-    for e in range(min(8, len(obs))):
-        ax.plot(obs[e, :, 0], obs[e, :, 1], lw=0.6, alpha=0.7)
-    for i, t in enumerate(tasks):
-        ax.annotate("", t.goal, t.start, arrowprops={"arrowstyle": "->", "color": "red", "lw": 1.2})
-        ax.text(*t.start, f"{i + 1}", color="red", fontsize=9)
-    ax.set_title("8 dataset episodes; red: the 5 evaluation tasks")
-    save_figure(fig, path)
-
-
-def _cluster_figure(carl: dict, hiql: dict, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5.5))
-    for ax, data, title in (
-        (axes[0], carl, "CARL ψ (contrastive)"),
-        (axes[1], hiql, "HIQL φ (value)"),
-    ):
-        _draw_maze(ax)
-        s, e, lab = (np.array(data[k])[:600] for k in ("start", "end", "labels"))
-        d = (e - s) / 3.0  # a third of the k-step displacement: the direction, less clutter
-        ax.quiver(s[:, 0], s[:, 1], d[:, 0], d[:, 1], lab, cmap="tab10", angles="xy",
-                  scale_units="xy", scale=1.0, width=0.005)  # fmt: skip
-        ax.set_title(f"{title}: 8 k-means clusters")
-    save_figure(fig, path)
-
-
-NOTES = """## Protocol and notes (our choices)
-
-- Dynamics: the library's point maze (`hrrl.envs.point_maze`), displacement 0.25 cell per full
-  action, swept against the walls; the same collision code generates the data and runs the tests
-  (`batch_move` is checked against `move_with_collision`). Success: within 0.5 of the goal centre.
-- Dataset: OGBench's navigate recipe as described — an expert walks to a random goal cell along
-  the shortest path on the cell graph (waypoints = next cell centres), Gaussian action noise, new
-  goal on arrival. Our layout, sizes and noise; not OGBench's data or map.
-- Learners (`hrrl.agents.hiql`, `hrrl.agents.cfhrl`, shared core `hrrl.core.offline_gcrl`):
-  MLPs 128-128, Adam 1e-3, Polyak 0.05, γ = 0.99, batch 256, AWR β = 3, expectile 0.9
-  (GCIQL) / 0.7 (HIQL),
-  subgoal horizon k = 25, representation size 10; one value network (HIQL uses two). Adam 1e-3
-  and Polyak 0.05 replaced 3e-4 and 0.005 after one 2,500-step sanity run of HIQL/CFHRL left the
-  value far from converged (cost 12.6 steps from task 1's start to its goal, 48 cells away):
-  chosen so the value propagates within a CPU budget, the same for every method; nothing was
-  tuned toward a method's success.
-- CFHRL: refinement at every step; stopping when the value's steps-to-go ≤ k; at most 8 levels;
-  replay support = best of the 16 dataset candidates (4,096 kept) nearest the proposal by
-  c(s, x) + c(x, target); fixed-depth ablation = 3 levels always. The abstract gives no
-  architecture: the proposer (AWR on replay midpoints) and the snapping rule are our reading.
-- CARL: InfoNCE (temperature 0.1, in-batch negatives) between ψ(s_t, s_(t+k)) and an embedding of
-  the action chunk a_(t:t+k); HIQL's high level outputs ψ of its subgoal and the low level reads
-  it. The abstract's clustering claim is on humanoids; a point maze can only show whether the
-  clusters follow the direction of travel.
-"""
 
 
 EXPERIMENT = Experiment(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +40,7 @@ from hrrl.core.seeding import make_rng, spawn_seeds, torch_generator
 from hrrl.envs.bandits import BatchedBernoulliBandit, expected_best_arm_total, sample_tasks
 from hrrl.errors import InputError
 from hrrl.experiments import rl2_bandits_report as rep
+from hrrl.experiments._rl2_common import train_timed
 from hrrl.experiments.base import Experiment, ExperimentContext
 from hrrl.experiments.rl2_bandits_report import PAPER_N100, RL2_GREEDY_METHOD, RL2_METHOD
 
@@ -203,8 +203,7 @@ def _run_rl2(
     checkpoint: str | None,
 ) -> dict[str, Any]:
     learner = RL2Learner(BatchedBernoulliBandit(k, n_pulls), config, train_seed)
-    learner.train(checkpoint=None if checkpoint is None else Path(checkpoint))
-    train_s = learner.train_seconds  # summed over resumed parts
+    train_s = train_timed(learner, checkpoint)
     evals = {}
     for mode, greedy in (("sampled", False), ("greedy", True)):
         totals = learner.evaluate(tasks, make_rng(table_seed), torch_generator(train_seed), greedy)
@@ -213,7 +212,7 @@ def _run_rl2(
     return {
         **evals,
         "curve": curve,
-        **({"rl2_train_s": round(train_s, 1)} if learner.time_recorded else {}),
+        **({"rl2_train_s": round(train_s, 1)} if train_s is not None else {}),
         "rl2_resumed_at": learner.resumed_at,
         "rl2_config": vars(config),
     }

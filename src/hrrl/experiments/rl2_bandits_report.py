@@ -15,6 +15,7 @@ from hrrl.agents.bandit_baselines import BayesOptimalPolicy, bayes_optimal_feasi
 from hrrl.core.report import markdown_table, new_figure, save_figure
 from hrrl.core.stats import mean_ci
 from hrrl.envs.bandits import expected_best_arm_total
+from hrrl.experiments._rl2_common import rl2_training_time
 
 RL2_METHOD = "RL² (sampled)"
 RL2_GREEDY_METHOD = "RL² (argmax)"
@@ -231,30 +232,6 @@ def standing_section(grouped: dict) -> str:
         "`--protocol faithful-4x` adds 4× the budget.",
     ]
     return "\n".join(lines)
-
-
-def rl2_training_time(runs: list[dict[str, Any]]) -> tuple[str, list[str]]:
-    """RL²'s mean training time per policy, and a note on policies resumed from checkpoints.
-
-    A policy resumed from a checkpoint that predates time recording has no ``rl2_train_s``: it is
-    left out of the mean (never counted as 0 s), and the note says how many were.
-    """
-    policies = [r for r in runs if "rl2_resumed_at" in r]
-    timed = [r["rl2_train_s"] for r in policies if "rl2_train_s" in r]
-    if not timed:
-        time_text = "not recorded"
-    else:
-        time_text = f"{np.mean(timed):.0f} s per policy on average"
-        if len(timed) < len(policies):
-            time_text += f" (the {len(timed)} of {len(policies)} policies whose time was recorded)"
-    resumed = [r["rl2_resumed_at"] for r in policies if r["rl2_resumed_at"]]
-    note = [
-        f"- {len(resumed)} of {len(policies)} RL² policies were resumed from checkpoints of an "
-        f"earlier run (at updates {sorted(set(resumed))}); training time is summed over the parts; "
-        f"{len(policies) - len(timed)} of them resumed from a checkpoint that did not record its "
-        "time, so their time is unknown and left out."
-    ]
-    return time_text, note if resumed else []
 
 
 def notes(protocol: Any, quick: bool, grouped: dict, grids: tuple[Any, Any]) -> str:

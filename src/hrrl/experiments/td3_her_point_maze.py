@@ -21,8 +21,8 @@ from hrrl.core.report import markdown_table, write_report
 from hrrl.core.seeding import spawn_seeds
 from hrrl.core.stats import mean_ci
 from hrrl.envs.point_maze import PointMazeEnv
+from hrrl.experiments._hiro_point_maze_report import success_curve_plot
 from hrrl.experiments.base import Experiment, ExperimentContext
-from hrrl.experiments.hiro_point_maze import success_curve_plot
 
 METHODS = ("TD3 (no HER)", "TD3+HER (ours)", "SB3 TD3+HER")
 BASE_SEED = 20170705

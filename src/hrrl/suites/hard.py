@@ -16,6 +16,10 @@ every family except ``hard-infeasible`` only keeps feasible draws.
 * ``hard-1e6``: 0 → 10^6 at ~6 % density, and 10^6 → 0 with {-1, -4, -6}.
 * ``hard-infeasible``: budget one short, sealed cages (both lanes of a band sealed), residue
   lattices, pockets around the target (labelled by the solver; most are infeasible).
+* ``hard-gate`` (in ``EXTRA_FAMILIES``, not in ``FAMILIES``: the validation suite is unchanged):
+  mixed-sign moves and 2–3 trap bands whose good lane is only reachable with a backward step
+  that must come early: kept only when every optimal path steps back and the cruiser (largest
+  safe move first, so a backward move only when it is the sole safe one) fails.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ FAMILIES = (
     "hard-1e6",
     "hard-infeasible",
 )
+EXTRA_FAMILIES = ("hard-gate",)
+"""Families drawn only when asked for (``generate_hard(..., families=...)``); each family's random
+stream depends on its place in ``FAMILIES + EXTRA_FAMILIES``, so adding one changes no other."""
 DEFAULT_COUNTS = {
     "hard-trap": 40,
     "hard-mixed": 30,
@@ -58,6 +65,7 @@ DEFAULT_COUNTS = {
     "hard-wide": 30,
     "hard-1e6": 2,
     "hard-infeasible": 24,
+    "hard-gate": 30,
 }
 MAX_TRIES = 400
 
@@ -179,6 +187,19 @@ def _mixed(rng: np.random.Generator) -> Problem | None:
     return problem
 
 
+def _gate(rng: np.random.Generator) -> Problem | None:
+    moves = MIXED_SETS[int(rng.integers(len(MIXED_SETS)))]
+    target, forbidden, _ = _trap_field(
+        rng, tuple(a for a in moves if a > 0), int(rng.integers(2, 4))
+    )
+    forbidden = (forbidden | _dense(rng, 0, target, moves, 0.05)) - {0, target}
+    problem = make_problem(target, sorted(forbidden), moves)
+    verdict = solve(problem)
+    if not verdict.feasible or not _uses_backward(problem, verdict.steps or 0):
+        return None
+    return problem if cruiser_fails(problem) else None
+
+
 def _reverse(rng: np.random.Generator) -> Problem | None:
     kind = int(rng.integers(3))
     if kind == 0:  # mirrored trap, maybe crossing 0
@@ -282,6 +303,7 @@ _FAMILY: dict[str, Callable[[np.random.Generator, int], Problem | None]] = {
     "hard-wide": lambda rng, i: _wide(rng),
     "hard-1e6": _million,
     "hard-infeasible": _infeasible,
+    "hard-gate": lambda rng, i: _gate(rng),
 }
 
 
@@ -294,8 +316,9 @@ def generate_hard(
     solver with ``feasible``; deterministic in ``seed``."""
     counts = {**DEFAULT_COUNTS, **(counts or {})}
     out: list[Problem] = []
-    for f_index, family in enumerate(families):
-        rng = np.random.default_rng([seed, 1010, f_index])
+    every = FAMILIES + EXTRA_FAMILIES
+    for family in families:
+        rng = np.random.default_rng([seed, 1010, every.index(family)])
         draw = _FAMILY[family]
         for i in range(counts[family]):
             for _ in range(MAX_TRIES):

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from hrrl.agents.hrrl import HRRLConfig, get_config
+from hrrl.agents.hrrl.config import config_from_dict
 from hrrl.errors import InputError
 
 
@@ -65,3 +66,27 @@ def test_replace_gives_validated_ablations() -> None:
     assert ablation.feature_set == "raw"
     with pytest.raises(InputError):
         dataclasses.replace(base, waypoints="fuzzy")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("value_expectile", 0.0, "value_expectile"),
+        ("value_expectile", 1.0, "value_expectile"),
+        ("manager_commit", 0.0, "manager_commit"),
+        ("manager_commit", 1.5, "manager_commit"),
+    ],
+)
+def test_v2_search_and_value_fields_are_validated(field: str, value: float, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        dataclasses.replace(get_config("v2-budgeted-expectile"), **{field: value})
+
+
+def test_older_v2_runs_load_with_the_old_loss_and_manager() -> None:
+    """A stored config without the newer fields reads back as the squared-error fit with the
+    manager's earlier defaults (no tree reuse, half commits)."""
+    stored = json.loads(json.dumps(get_config("v2-budgeted").to_json()))  # as state.json holds it
+    newer = ("value_expectile", "manager_commit", "manager_reuse")
+    config = config_from_dict({k: v for k, v in stored.items() if k not in newer})
+    assert config.value_expectile == 0.5 and config.manager_commit == 0.5
+    assert not config.manager_reuse and config.manager_budget == 128

@@ -17,6 +17,8 @@ from hrrl.agents.hrrl.manager import (
     ManagerConfig,
     ManagerPolicy,
     WalkerPolicy,
+    _Field,
+    _reroot,
     plan,
     plan_budgeted,
     subgoals,
@@ -185,8 +187,10 @@ def test_budgeted_manager_respects_its_budget_and_never_claims_the_impossible(
     if drawn is None:
         return
     problem, verdict = drawn
-    for weight in (1.0, 0.0):
-        config = ManagerConfig(weight=weight, decision_expansions=per_decision)
+    for weight, reuse in ((1.0, False), (0.0, False), (1.0, True), (0.0, True)):
+        config = ManagerConfig(
+            weight=weight, decision_expansions=per_decision, reuse=reuse, commit=0.25 + reuse / 4
+        )
         path, stats, _ = plan_budgeted(problem, tiny_net, config)
         assert stats.max_decision_expansions <= per_decision
         assert stats.manager_expansions <= per_decision * stats.decisions
@@ -203,7 +207,8 @@ def test_budgeted_manager_respects_its_budget_and_never_claims_the_impossible(
             assert check_path(problem, policy_path)
 
 
-def test_budgeted_uniform_manager_with_an_ample_budget_is_optimal(tiny_net) -> None:
+@pytest.mark.parametrize("reuse", [False, True])
+def test_budgeted_uniform_manager_with_an_ample_budget_is_optimal(tiny_net, reuse) -> None:
     """One decision that reaches the target is A* on the consistent bound: optimal."""
     rng = np.random.default_rng(5)
     for actions in [(1, 3, 5), (-2, 5), (2, 7)]:
@@ -212,7 +217,7 @@ def test_budgeted_uniform_manager_with_an_ample_budget_is_optimal(tiny_net) -> N
             forbidden = [int(f) for f in rng.integers(1, target, size=target // 6)]
             problem = make_problem(target, [f for f in forbidden if f != target], actions)
             verdict = solve(problem)
-            config = ManagerConfig(weight=0.0, decision_expansions=1_000_000)
+            config = ManagerConfig(weight=0.0, decision_expansions=1_000_000, reuse=reuse)
             path, stats, _ = plan_budgeted(problem, tiny_net, config)
             if verdict.feasible:
                 assert path is not None and len(path) - 1 == verdict.steps
@@ -235,3 +240,66 @@ def test_budgeted_manager_is_deterministic_and_saved_with_the_run(tmp_path) -> N
     assert stats.manager_expansions == stats2.manager_expansions
     assert stats.subgoals == stats2.subgoals and stats.decisions > 1
     assert stats.max_decision_expansions <= 8
+
+
+def test_reroot_keeps_the_subtree_below_the_subgoal_with_shifted_depths() -> None:
+    """Tree 0 → {3, 5}, 3 → {6, 8}, 5 → {10}, 8 → {11}; re-rooted at 3 (committed path 0, 3)."""
+    parent = {3: 0, 5: 0, 6: 3, 8: 3, 10: 5, 11: 8}
+    g = {0: 0, 3: 1, 5: 1, 6: 2, 8: 2, 10: 2, 11: 3}
+    closed = {0, 3, 5, 8}
+    heap = [(12.0, -2, 6), (11.0, -2, 10), (13.0, -3, 11), (14.0, -1, 5)]  # (5, -1): stale
+    g2, parent2, closed2, heap2 = _reroot(3, g, parent, closed, heap, on_path={0, 3})
+    assert g2 == {3: 0, 6: 1, 8: 1, 11: 2}
+    assert parent2 == {6: 3, 8: 3, 11: 8}
+    assert closed2 == {3, 8}
+    assert sorted(heap2) == [(11.0, -1, 6), (12.0, -2, 11)]  # f and g shifted by g(3) = 1
+    for k, depth in g2.items():  # every kept g is the length of its chain to the new root
+        steps, j = 0, k
+        while j != 3:
+            j, steps = parent2[j], steps + 1
+        assert steps == depth
+
+
+def test_learned_h_is_the_bound_plus_a_non_negative_learned_excess(tiny_net) -> None:
+    """h >= lb everywhere (the network's excess is clipped at 0), h == lb without learned
+    terms, and the bound never exceeds the exact distance (checked against the solver)."""
+    problem = make_problem(400, [*range(40, 300, 6), 77, 131], (1, 3, 5))
+    learned = _Field(problem, tiny_net, 1.0)
+    uniform = _Field(problem, tiny_net, 0.0)
+    for x in range(0, 400, 7):
+        if learned.is_dead(x):
+            continue
+        assert learned.h_at(x) >= learned.lb_at(x)
+        assert uniform.h_at(x) == uniform.lb_at(x)
+        verdict = solve(dataclasses.replace(problem, start=x, max_steps=10_000))
+        if verdict.feasible:
+            assert learned.lb_at(x) <= (verdict.steps or 0)
+
+
+def test_a_low_expectile_fit_sits_below_the_squared_error_fit() -> None:
+    """Same seed, same training fields: fitting the 0.1-expectile of the Bellman targets gives a
+    smaller learned excess (over the free-line bound) than fitting their mean."""
+    rng = np.random.default_rng(0)
+    moves = V._move_sets(rng, 512)
+    field = V._fields(rng, moves)
+    x = V.inputs(V._windows(field, np.zeros(len(moves), dtype=np.int64)), V._onehots(moves))
+    means = {}
+    for tau in (0.5, 0.1):
+        net, _ = V.train_value(dataclasses.replace(TINY, iterations=60, expectile=tau), seed=0)
+        means[tau] = float(V.NumpyValue(net.state_dict())(x).mean())
+    assert means[0.1] < means[0.5]
+
+
+def test_the_expectile_preset_trains_and_plans_deterministically(tmp_path) -> None:
+    preset = get_config("v2-budgeted-expectile")
+    assert preset.value_expectile == 0.1 and preset.manager_reuse and preset.manager_budget
+    config = dataclasses.replace(preset, value_iterations=20, value_hidden=16, manager_budget=8)
+    run = train_v2(config, tmp_path / "run", seed=2)
+    policy = load_policy(run)
+    assert policy.config.reuse and policy.config.commit == 0.25
+    problem = make_problem(900, [*list(range(100, 800, 7)), 401, 402], (1, 3, 5))
+    path, stats = policy.solve(problem)
+    again, stats2 = load_policy(run).solve(problem)
+    assert path == again and path is not None and check_path(problem, path)
+    assert stats.manager_expansions == stats2.manager_expansions
+    assert stats.max_decision_expansions <= 8 and stats.decisions > 1

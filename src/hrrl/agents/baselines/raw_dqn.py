@@ -5,6 +5,10 @@ The input is ``[position / scale, target / scale, forbidden bits]`` (see
 (the largest training target), no distances or other relational features. Training runs on a
 :class:`NumberLineVectorEnv` drawing problems from the paper's distribution, with the shared
 :class:`hrrl.agents.dqn.DQNLearner`, replay buffer and schedules.
+
+Its loop is not :func:`~hrrl.core.rollout.run_episode`: it steps an auto-resetting vector env of
+``num_envs`` problems for a budget of env steps (SB3's DQN schedule, which it mirrors), with no
+episode boundary to wait for; episodes only show up as entries of the learning curve.
 """
 
 from __future__ import annotations

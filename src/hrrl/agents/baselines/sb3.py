@@ -7,6 +7,10 @@ distribution, seeing the same raw features as :mod:`hrrl.agents.baselines.raw_dq
 
 SB3 seeds torch, numpy and ``random`` globally from ``seed`` (its own behaviour); run it in a
 worker process (``core.parallel`` does) so nothing else depends on that global state.
+
+Not on the shared episode loop (:mod:`hrrl.core.rollout`) nor in the learner contract: the
+reference is SB3's own ``learn`` loop and its own state, untouched, and its ``save`` format pickles
+(we never save it; the trained model lives only in the worker that evaluates it).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from hrrl.agents.baselines.common import (
     LearningCurve,
@@ -23,6 +28,7 @@ from hrrl.agents.baselines.common import (
     training_pool,
     vector_forbidden_bits,
 )
+from hrrl.core.recurrent import State
 from hrrl.envs.numberline_vector import NumberLineVectorEnv
 from hrrl.envs.numberline_wrappers import RawFeatureWrapper
 
@@ -113,3 +119,23 @@ class SB3Policy:
         obs = raw_features(env.position, env.target, bits, self.feature_scale)
         actions, _ = self.model.predict(obs, deterministic=True)
         return np.asarray(actions, dtype=np.int64)
+
+
+class SB3Actor:
+    """A trained stable-baselines3 policy behind the actor interface of :mod:`hrrl.core.recurrent`
+    (stochastic actions, no memory), so SB3 runs are evaluated by the same rollout as ours."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def initial_state(self, n: int) -> State:
+        return {}
+
+    def step(
+        self, obs: torch.Tensor, state: State, generator: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], State]:
+        actions, _ = self.model.predict(obs.numpy(), deterministic=False)
+        return torch.as_tensor(actions, dtype=torch.long), {}, state
+
+    def peek(self, obs: torch.Tensor, state: State) -> dict[str, torch.Tensor]:
+        return {}

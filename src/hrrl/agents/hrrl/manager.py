@@ -87,7 +87,11 @@ class ManagerConfig:
     learned penalties (sealed lanes, walls) change the order."""
     use_rho: bool = True
     """Add the field's learned excess per move (``ρ``) to far estimates."""
-    """Fraction of the best frontier path a budgeted decision commits to (the next subgoal)."""
+    reuse: bool = False
+    """Budgeted manager: keep the search tree below the committed subgoal for the next decision
+    (its nodes re-rooted, ``g`` shifted by the subgoal's depth; every other node is dropped)
+    instead of restarting from the subgoal, so each decision's pops deepen the tree the last
+    decisions grew (the per-decision budget is unchanged)."""
 
 
 @dataclass
@@ -382,19 +386,24 @@ def plan_budgeted(
     on_path = {start}
     limit = max(1, config.decision_expansions)
     failed = fld.lb_at(start) > budget
+    g: dict[int, int] = {start: 0}
+    parent: dict[int, int] = {}
+    heap: list[tuple[float, int, int]] = [(heur(start), 0, start)]
+    closed: set[int] = set()
     while not failed and path[-1] != target:
         x, used = path[-1], len(path) - 1
-        g: dict[int, int] = {x: 0}
-        parent: dict[int, int] = {}
-        heap: list[tuple[float, int, int]] = [(heur(x), 0, x)]
+        if not config.reuse or x not in g:
+            g, parent, closed = {x: 0}, {}, set()
+            heap = [(heur(x), 0, x)]
         pops, reached = 0, False
         while heap and pops < limit:
             _, neg_g, j = heapq.heappop(heap)
-            if -neg_g != g[j]:
+            if -neg_g != g[j] or j in closed:
                 continue
             if j == target:
                 reached = True
                 break
+            closed.add(j)
             pops += 1
             gn = -neg_g + 1
             for a in moves:
@@ -406,6 +415,7 @@ def plan_budgeted(
                 if gn >= g.get(k, 1 << 60) or used + gn + fld.lb_at(k) > budget:
                     continue
                 g[k], parent[k] = gn, j
+                closed.discard(k)
                 heapq.heappush(heap, (gn + heur(k), -gn, k))
         stats.manager_expansions += pops
         stats.max_decision_expansions = max(stats.max_decision_expansions, pops)
@@ -428,6 +438,8 @@ def plan_budgeted(
         path.extend(seg)
         on_path.update(seg)
         stats.subgoals.append(seg[-1])
+        if config.reuse:
+            g, parent, closed, heap = _reroot(seg[-1], g, parent, closed, heap, on_path)
     if not failed:
         return path, stats, fld
     stats.fallback = True
@@ -435,6 +447,40 @@ def plan_budgeted(
     stats.certify_expansions = full_stats.manager_expansions
     stats.exhausted = full_stats.exhausted
     return full, stats, fld
+
+
+def _reroot(
+    root: int,
+    g: dict[int, int],
+    parent: dict[int, int],
+    closed: set[int],
+    heap: list[tuple[float, int, int]],
+    on_path: set[int],
+) -> tuple[dict[int, int], dict[int, int], set[int], list[tuple[float, int, int]]]:
+    """The search tree below ``root`` (the committed subgoal), re-rooted there: ``g`` shifted
+    by ``root``'s depth, parents kept, open entries kept with their ``f`` shifted alike; nodes
+    not below ``root`` (or on the committed path) are dropped."""
+    g0 = g[root]
+    below: dict[int, bool] = {root: True}
+
+    def under(k: int) -> bool:
+        trail = []
+        while k not in below:
+            if k in on_path or k not in parent:
+                below[k] = False
+                break
+            trail.append(k)
+            k = parent[k]
+        verdict = below[k]
+        for t in trail:
+            below[t] = verdict
+        return verdict
+
+    keep = {k: v - g0 for k, v in g.items() if under(k)}
+    new_parent = {k: parent[k] for k in keep if k != root}
+    new_heap = [(f - g0, ng + g0, k) for f, ng, k in heap if k in keep and -ng == g[k]]
+    heapq.heapify(new_heap)
+    return keep, new_parent, closed & keep.keys(), new_heap
 
 
 def subgoals(path: list[int], spacing: int) -> list[int]:

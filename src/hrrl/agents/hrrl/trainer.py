@@ -10,6 +10,11 @@ checkpoint (networks, optimizer, replay, counters, generator state), so a run re
 checkpoint continues exactly as the uninterrupted run (episodes in flight at a chunk end are
 dropped in both).
 
+Acting is not :func:`~hrrl.core.rollout.run_episode`: groups of auto-resetting vector envs (one
+group per curriculum target) are stepped together with masked resets, by episode budget per chunk,
+so no loop waits for one episode at a time; metrics go through the shared
+:class:`~hrrl.core.logging.Logger`.
+
 Rewards: ``relative`` (ours) = −1 + (|T − s| − |T − s'|) / L per move and a further
 −``failure_penalty`` on a failed move (forbidden or overshoot). With γ = 1 this is the ``steps``
 reward with potential-based shaping Φ = −gap / L, where a failure costs the penalty plus the

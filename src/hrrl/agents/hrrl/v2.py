@@ -21,7 +21,11 @@ LOADER = "hrrl.agents.hrrl.v2:load_policy"
 
 
 def value_config(config: HRRLConfig) -> V.ValueConfig:
-    return V.ValueConfig(hidden=config.value_hidden, iterations=config.value_iterations)
+    return V.ValueConfig(
+        hidden=config.value_hidden,
+        iterations=config.value_iterations,
+        expectile=config.value_expectile,
+    )
 
 
 def manager_config(config: HRRLConfig, **overrides: Any) -> ManagerConfig:
@@ -29,6 +33,8 @@ def manager_config(config: HRRLConfig, **overrides: Any) -> ManagerConfig:
         "weight": config.manager_weight,
         "spacing": config.manager_spacing,
         "decision_expansions": config.manager_budget,
+        "commit": config.manager_commit,
+        "reuse": config.manager_reuse,
     }
     return ManagerConfig(**{**fields, **overrides})
 
