@@ -64,3 +64,18 @@ def test_checkpoint_of_another_configuration_is_refused(tmp_path):
     config = replace(hp.BASE, num_envs=10, width=32, encoder_hidden=8)
     with pytest.raises(InputError, match="another configuration"):
         train_variant(config, 3, 320, hp.make_env, list(range(10)), str(tmp_path))
+
+
+def test_ml10_claim_names_the_miss_the_gap_and_the_budget():
+    from hrrl.experiments import himeta_ml10 as hm
+
+    def run(seed, success):
+        return {"seed": seed, "train_success": success, "steps_per_s": 500.0}
+
+    runs = {"HiMeta": [run(0, 0.1), run(1, 0.2)], "MT-PPO": [run(0, 0.3), run(1, 0.3)],
+            "RL²-PPO": [run(0, 0.0), run(1, 0.1)]}  # fmt: skip
+    text = hm._claim(runs, 1_000_000, quick=False)
+    assert "**not reproduced** at our budget (gap -0.49" in text
+    assert "HiMeta − MT-PPO = -0.15" in text and "1/164 " in text
+    assert f"≈ {164_000_000 / 500 / 3600:,.0f} h" in text
+    assert "not a test of the claim" in hm._claim(runs, 3_000, quick=True)

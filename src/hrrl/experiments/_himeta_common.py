@@ -150,3 +150,14 @@ def curve_figure(runs: dict[str, list[dict]], path: Path, title: str) -> None:
     ax.set_title(title)
     ax.legend(fontsize=7)
     save_figure(fig, path)
+
+
+def compare(runs: dict[str, list[dict]], a: str, b: str, key: str = "train_success") -> str:
+    """Paired (by seed) difference a − b with its 95 % CI, and whether the CI excludes 0."""
+    pairs = {r["seed"]: r[key] for r in runs[a]}
+    diffs = [pairs[r["seed"]] - r[key] for r in runs[b] if r["seed"] in pairs]
+    ci = mean_ci(diffs)
+    if ci.n < 2:
+        return f"{a} − {b} = {ci.format(2)} (one seed: no test)"
+    verdict = "a real difference" if ci.low > 0 or ci.high < 0 else "no measurable difference"
+    return f"{a} − {b} = {ci.format(2)} (n={ci.n}): {verdict}"

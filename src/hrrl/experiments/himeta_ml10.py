@@ -23,6 +23,7 @@ from hrrl.core.report import load_note, markdown_table, write_report
 from hrrl.envs import metaworld_ml10 as mw
 from hrrl.experiments._himeta_common import (
     cached_jobs,
+    compare,
     curve_figure,
     evaluate_tasks,
     fmt_ci,
@@ -118,8 +119,6 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     table = markdown_table(
         ["method", "train success", "test success", "steps/s (training)"], rows + paper_rows
     )
-    him = np.mean([r["train_success"] for r in runs["HiMeta"]])
-    best = max(np.mean([r["train_success"] for r in runs[n]]) for n in METHODS[1:])
     per_task = markdown_table(
         ["class", *METHODS],
         [[task, *(f"{np.mean([r['per_task'][task] for r in runs[n]]):.2f}" for n in METHODS)]
@@ -132,11 +131,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         f"{p.replicas} deterministic evaluation episode(s) per class and seed; mean ± 95 % CI over "
         "seeds, clipped to [0, 1]. Paper numbers: seed 002, line 41 (training success).",
         "## Results\n\n" + table,
-        "## Seed 002's claim at our budget\n\n"
-        f"*HiMeta 0.64 ± 0.08 vs 0.42 ± 0.09 training success on ML10* (seed 002, line 41): at "
-        f"{steps_done:,} steps HiMeta reaches {him:.2f} vs {best:.2f} for the better of MT-PPO / "
-        "RL²-PPO. " + ("Plumbing run only: **not a test of the claim.**" if ctx.quick else
-                       "At ~1/160 of the paper's budget this neither confirms nor refutes it."),
+        "## Seed 002's claim at our budget\n\n" + _claim(runs, steps_done, ctx.quick),
         "![learning curves](curves.png)",
         "## Per class (mean over seeds)\n\n" + per_task,
         "## Run time\n\n"
@@ -158,6 +153,36 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
             for n in METHODS
         },
     }  # fmt: skip
+
+
+def _claim(runs: dict[str, list[dict]], steps_done: int, quick: bool) -> str:
+    """The verdict on seed 002 line 41 at our budget: the paper's level, then the ordering."""
+    him = float(np.mean([r["train_success"] for r in runs["HiMeta"]]))
+    means = {n: float(np.mean([r["train_success"] for r in runs[n]])) for n in METHODS[1:]}
+    best = max(means, key=means.__getitem__)
+    paper = PAPER["HiMeta"][0]
+    head = (
+        f"*HiMeta 0.64 ± 0.08 vs 0.42 ± 0.09 training success on ML10* (seed 002, line 41): at "
+        f"{steps_done:,} env steps per run HiMeta reaches {him:.2f} and the better of our "
+        f"baselines, {best}, {means[best]:.2f}. "
+    )
+    if quick:
+        return head + "Plumbing run only: **not a test of the claim.**"
+    speed = float(np.mean([r["steps_per_s"] for r in runs["HiMeta"]]))
+    hours = PAPER_STEPS / max(speed, 1e-9) / 3600
+    return head + (
+        f"\n\n- HiMeta's level: **not reproduced** at our budget (gap {him - paper:+.2f} to the "
+        f"paper's {paper:.2f}).\n"
+        f"- The ordering, HiMeta above the other methods: {compare(runs, 'HiMeta', best)}, so "
+        "**not reproduced** at our budget either. Our baselines are multi-task PPO and RL²-PPO, "
+        "not the paper's previous best method (seed 002 does not name it).\n"
+        f"- Most likely cause: the budget, 1/{PAPER_STEPS / max(steps_done, 1):,.0f} of the "
+        f"paper's ≈ {PAPER_STEPS:,} steps. The faithful budget does not fit on 2 cores: at the "
+        f"{speed:,.0f} steps/s HiMeta trained at here, one run would take ≈ {hours:,.0f} h. For "
+        "scale, a public SDVT-family ML10 log (standard protocol, one run) had train success "
+        "0.10 at 10M frames and 0.53 at 250M (`../shared/designs/HIMETA.md`, lines 43–44): "
+        "early-training success on ML10 is this low for methods of this family too."
+    )
 
 
 def _all(runs: dict[str, list[dict]], key: str) -> list[float]:

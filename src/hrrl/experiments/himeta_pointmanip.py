@@ -23,10 +23,10 @@ from hrrl.core.parallel import Job, run_grouped
 from hrrl.core.ppo import PPOConfig
 from hrrl.core.probes import macro_diagnostics
 from hrrl.core.report import load_note, markdown_table, write_report
-from hrrl.core.stats import mean_ci
 from hrrl.envs import point_manip as pm
 from hrrl.experiments._himeta_common import (
     cached_jobs,
+    compare,
     curve_figure,
     evaluate_tasks,
     fmt_ci,
@@ -153,17 +153,6 @@ def _per_task(runs: dict[str, list[dict]]) -> str:
     return markdown_table(["task", *names], rows)
 
 
-def _compare(runs: dict[str, list[dict]], a: str, b: str, key: str = "train_success") -> str:
-    """Paired (by seed) difference a − b with its 95 % CI, and whether the CI excludes 0."""
-    pairs = {r["seed"]: r[key] for r in runs[a]}
-    diffs = [pairs[r["seed"]] - r[key] for r in runs[b] if r["seed"] in pairs]
-    ci = mean_ci(diffs)
-    if ci.n < 2:
-        return f"{a} − {b} = {ci.format(2)} (one seed: no test)"
-    verdict = "a real difference" if ci.low > 0 or ci.high < 0 else "no measurable difference"
-    return f"{a} − {b} = {ci.format(2)} (n={ci.n}): {verdict}"
-
-
 def _claims(runs: dict[str, list[dict]], steps: int) -> str:
     him = runs["HiMeta"]
     cos = float(np.mean([r["macro"]["cos_z_delta"] for r in him]))
@@ -176,7 +165,7 @@ def _claims(runs: dict[str, list[dict]], steps: int) -> str:
         "excludes 0; *directional* means mean cos > 0.5; *task-agnostic* means the task-id probe "
         f"from z is below 2× chance ({2 * chance:.2f}).\n",
         "- *HiMeta beats the previous best in training success* (seed 002, line 41, on ML10): "
-        + "; ".join(_compare(runs, "HiMeta", b) for b in ("MT-PPO", "RL²-PPO") if b in runs)
+        + "; ".join(compare(runs, "HiMeta", b) for b in ("MT-PPO", "RL²-PPO") if b in runs)
         + ".",
         f"- *Macro-actions are directional* (line 48): cos(z_xy, Δhand) = {cos:.2f} — "
         + ("**holds**" if cos > 0.5 else "**not reproduced**")
@@ -187,7 +176,7 @@ def _claims(runs: dict[str, list[dict]], steps: int) -> str:
         + ("**holds**" if acc_z < 2 * chance else "**not reproduced**: z carries the task")
         + ".",
         "- *The levels each contribute* (line 38): "
-        + "; ".join(_compare(runs, "HiMeta", b) for b in GROUPS["levels"] if b in runs)
+        + "; ".join(compare(runs, "HiMeta", b) for b in GROUPS["levels"] if b in runs)
         + ".",
     ]
     ablations = (
@@ -197,7 +186,7 @@ def _claims(runs: dict[str, list[dict]], steps: int) -> str:
     )
     for group, claim in ablations:
         if all(name in runs for name in GROUPS[group]):
-            compared = "; ".join(_compare(runs, "HiMeta", b) for b in GROUPS[group])
+            compared = "; ".join(compare(runs, "HiMeta", b) for b in GROUPS[group])
             lines.append(f"- {claim}: {compared}.")
         else:
             lines.append(f"- {claim}: **not run in this protocol** (the full protocol runs it).")

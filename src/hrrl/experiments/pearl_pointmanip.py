@@ -33,7 +33,13 @@ from hrrl.core.report import markdown_table, write_report
 from hrrl.core.stats import mean_ci
 from hrrl.envs import point_manip as pm
 from hrrl.experiments import himeta_pointmanip as hp
-from hrrl.experiments._himeta_common import curve_figure, fmt_ci, fmt_values, success_ci
+from hrrl.experiments._himeta_common import (
+    compare,
+    curve_figure,
+    fmt_ci,
+    fmt_values,
+    success_ci,
+)
 from hrrl.experiments.base import Experiment, ExperimentContext
 
 BASELINES = ("MT-PPO", "RL²-PPO")
@@ -156,15 +162,15 @@ def _claims(runs: dict[str, list[dict]], protocol: Protocol) -> str:
         "numbers and budgets are not in our seeds). Differences below are paired by "
         "seed and count only when the 95 % CI excludes 0 (rule fixed before looking).\n",
         f"- *Same budget ({protocol.steps:,} env steps)*: "
-        + "; ".join(hp._compare(runs, "PEARL", b) for b in BASELINES)
+        + "; ".join(compare(runs, "PEARL", b) for b in BASELINES)
         + "; held-out tasks: "
-        + "; ".join(hp._compare(runs, "PEARL", b, "test_success") for b in BASELINES)
+        + "; ".join(compare(runs, "PEARL", b, "test_success") for b in BASELINES)
         + ".",
     ]
     fractions = [f for f in protocol.pearl_fractions if f > 1]
     if fractions:
         best = max(BASELINES, key=lambda b: np.mean([r["train_success"] for r in runs[b]]))
-        parts = [hp._compare(runs, pearl_label(f), best) for f in sorted(fractions)]
+        parts = [compare(runs, pearl_label(f), best) for f in sorted(fractions)]
         top = max(fractions)
         lines.append(
             "- *20–100× sample efficiency*: PEARL with "
