@@ -21,6 +21,8 @@ METHODS = ("fun", "a2c", "a2c_lstm", "ppo", "sb3_ppo")
 
 
 FLAT = ("a2c", "a2c_lstm", "ppo", "sb3_ppo")
+SOLVES = 0.5
+"""Mean evaluation success at which a learner counts as having *learned* the task."""
 
 
 LABELS = {
@@ -107,14 +109,26 @@ def verdict(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             + ("; the 95 % CIs overlap." if gap > 0 else ".")
             + cause
         )
-    same_rule = ", ".join(
-        f"{LABELS[m]} {summary[m]['eval_success']['mean']:.1%}" for m in ("a2c", "a2c_lstm")
-    )
+    same = ("a2c", "a2c_lstm")
+    same_rule = ", ".join(f"{LABELS[m]} {summary[m]['eval_success']['mean']:.1%}" for m in same)
     text += (
         f" Against the flat learners with the same A2C-style update ({same_rule}), FuN's "
         f"{fun.mean:.1%} is the fair comparison of the hierarchy itself."
     )
-    return text, {"best_flat": best, "gap_eval_success": gap, "fun_beats_best_flat": beats}
+    learned = max(summary[m]["eval_success"]["mean"] for m in same) >= SOLVES
+    if not learned:
+        text += (
+            f" But neither of them learned the task at this budget either (both below "
+            f"{SOLVES:.0%}, the rule fixed in the code for *learned*), so this run does not "
+            "isolate the hierarchy: at this frame count the A2C-style update itself is the "
+            "bottleneck, and a fair test of FuN needs a budget at which flat A2C learns."
+        )
+    return text, {
+        "best_flat": best,
+        "gap_eval_success": gap,
+        "fun_beats_best_flat": beats,
+        "same_update_baselines_learned": learned,
+    }
 
 
 CLAIMS = """## What the sources claim
