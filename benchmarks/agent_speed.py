@@ -1,7 +1,9 @@
 """HRRL v2 speed: manager decisions per second, and the 10^6-dense rollout beside the solver.
 
-The value network is trained briefly with seed 0 (search speed does not depend on how long it was
-trained: the manager's ordering is ``g + lb`` and the network is evaluated once per position)."""
+For ``v2`` the value network is trained briefly with seed 0 (its search speed does not depend on
+how long it was trained: the manager's ordering is ``g + lb`` and the network is evaluated once per
+position). The budgeted preset orders its lookahead by the learned values, so its network is
+trained as ``hrrl train --config v2-budgeted-expectile`` trains it (seed 0)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,17 @@ import time
 from dataclasses import dataclass
 
 from hrrl.agents.hrrl import value as V
+from hrrl.agents.hrrl.config import get_config
 from hrrl.agents.hrrl.manager import ManagerConfig, ManagerPolicy
+from hrrl.agents.hrrl.v2 import manager_config, value_config
 from hrrl.evaluation import rollout
 from hrrl.solvers.numberline import solve
 from hrrl.suites.hard import FAMILIES, generate_hard
 
 from .timing import best_time
+
+BUDGETED = "v2-budgeted-expectile"
+"""The budgeted preset of docs/HARD.md (expectile values, tree reuse, 128 pops per decision)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,17 @@ def _policy(weight: float) -> ManagerPolicy:
     return ManagerPolicy(net=V.NumpyValue(net.state_dict()), config=ManagerConfig(weight=weight))
 
 
+def _budgeted(preset: str) -> tuple[ManagerPolicy, ManagerPolicy]:
+    """The preset's policy and its uniform twin (same manager, free-line bound as values)."""
+    config = get_config(preset)
+    net, _ = V.train_value(value_config(config), seed=0)
+    values = V.NumpyValue(net.state_dict())
+    return (
+        ManagerPolicy(net=values, config=manager_config(config)),
+        ManagerPolicy(net=values, config=manager_config(config, weight=0.0)),
+    )
+
+
 def measure() -> list[AgentTiming]:
     rows = []
     policy = _policy(1.0)
@@ -40,7 +58,13 @@ def measure() -> list[AgentTiming]:
     counts = {f: 10 for f in FAMILIES} | {"hard-1e6": 0, "hard-infeasible": 0}
     suite = generate_hard(0, counts)
     million = generate_hard(0, {f: 0 for f in FAMILIES} | {"hard-1e6": 2})
-    for name, pol in (("v2", policy), ("v2 uniform", uniform)):
+    budgeted, budgeted_uniform = _budgeted(BUDGETED)
+    for name, pol in (
+        ("v2", policy),
+        ("v2 uniform", uniform),
+        (BUDGETED, budgeted),
+        (f"{BUDGETED} uniform", budgeted_uniform),
+    ):
         for label, problems in (
             ("hard suite (no 10^6), 50 problems", suite),
             ("10^6 dense, 2 problems", million),
