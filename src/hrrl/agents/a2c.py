@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from hrrl.core import ppo
-from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp
 from hrrl.core.recurrent import (
+    ActorAgent,
     Segment,
     State,
     a2c_loss,
@@ -30,7 +30,7 @@ from hrrl.core.recurrent import (
     next_of,
     sample_categorical,
 )
-from hrrl.core.seeding import init_module, make_rng, spawn_seeds, torch_generator
+from hrrl.core.seeding import make_rng
 
 
 class ActorCriticNet(nn.Module):
@@ -95,23 +95,17 @@ class A2CConfig:
     max_grad_norm: float = 0.5
 
 
-class A2CAgent(StateArrays):
+class A2CAgent(ActorAgent):
     """Advantage actor-critic on a vector env (MLP or LSTM body)."""
 
-    STATE = ("actor",)
     rollout_grad = True
+    actor: ActorCriticNet
 
     def __init__(self, obs_size: int, n_actions: int, config: A2CConfig, seed: int) -> None:
         self.config = config
-        init_seed, torch_seed = spawn_seeds(seed, 2)
-        self.actor = ActorCriticNet(obs_size, n_actions, config.hidden, config.core)
-        init_module(self.actor, init_seed)
-        self.optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.lr)
-        self.generator = torch_generator(torch_seed)
-
-    @property
-    def rollout_steps(self) -> int:
-        return self.config.rollout_steps
+        self._setup(
+            ActorCriticNet(obs_size, n_actions, config.hidden, config.core), config.lr, seed
+        )
 
     def update(self, segment: Segment, progress: float) -> dict[str, float]:
         c, rec = self.config, segment.records
@@ -144,25 +138,17 @@ class PPOAgentConfig:
     )
 
 
-class PPOAgent(StateArrays):
+class PPOAgent(ActorAgent):
     """PPO with an MLP actor-critic (categorical actions) on a vector env."""
 
-    STATE = ("actor",)
     rollout_grad = False
     actor: ActorCriticNet
 
     def __init__(self, obs_size: int, n_actions: int, config: PPOAgentConfig, seed: int) -> None:
         self.config = config
-        init_seed, torch_seed, shuffle_seed = spawn_seeds(seed, 3)
-        self.actor = ActorCriticNet(obs_size, n_actions, config.hidden, "mlp")
-        init_module(self.actor, init_seed)
-        self.optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.ppo.lr)
-        self.generator = torch_generator(torch_seed)
+        actor = ActorCriticNet(obs_size, n_actions, config.hidden, "mlp")
+        (shuffle_seed,) = self._setup(actor, config.ppo.lr, seed, extra_seeds=1)
         self.rng: np.random.Generator = make_rng(shuffle_seed)
-
-    @property
-    def rollout_steps(self) -> int:
-        return self.config.rollout_steps
 
     def update(self, segment: Segment, progress: float) -> dict[str, float]:
         cfg, rec = self.config.ppo, segment.records

@@ -35,10 +35,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from hrrl.core import ppo
-from hrrl.core.learner import StateArrays
 from hrrl.core.networks import mlp
-from hrrl.core.recurrent import Segment, State, a2c_loss, gradient_step, next_of, sample_categorical
-from hrrl.core.seeding import init_module, spawn_seeds, torch_generator
+from hrrl.core.recurrent import (
+    ActorAgent,
+    Segment,
+    State,
+    a2c_loss,
+    gradient_step,
+    next_of,
+    sample_categorical,
+)
 
 
 @dataclass(frozen=True)
@@ -214,25 +220,17 @@ def transition_policy_loss(
     return -(advantages.detach() * cos * weight).sum() / weight.sum().clamp(min=1.0)
 
 
-class FuNAgent(StateArrays):
+class FuNAgent(ActorAgent):
     """FeUdal Networks trained on a vector env (A2C-style updates for both levels)."""
 
-    STATE = ("actor",)
     rollout_grad = True
+    actor: FuNNet
 
     def __init__(self, obs_size: int, n_actions: int, config: FuNConfig, seed: int) -> None:
         if config.rollout_steps < config.horizon:
             raise ValueError("rollout_steps must be at least the horizon c")
         self.config = config
-        init_seed, torch_seed = spawn_seeds(seed, 2)
-        self.actor = FuNNet(obs_size, n_actions, config)
-        init_module(self.actor, init_seed)
-        self.optimizer = torch.optim.Adam(self.actor.parameters(), lr=config.lr)
-        self.generator = torch_generator(torch_seed)
-
-    @property
-    def rollout_steps(self) -> int:
-        return self.config.rollout_steps
+        self._setup(FuNNet(obs_size, n_actions, config), config.lr, seed)
 
     def update(self, segment: Segment, progress: float) -> dict[str, float]:
         c, rec = self.config, segment.records

@@ -31,7 +31,9 @@ import torch
 from torch import nn
 
 from hrrl.core import ppo
+from hrrl.core.learner import StateArrays
 from hrrl.core.logging import Logger, log_step
+from hrrl.core.seeding import init_module, spawn_seeds, torch_generator
 
 State = dict[str, torch.Tensor]
 
@@ -185,6 +187,29 @@ class OnPolicyAgent(Protocol):
     def rollout_grad(self) -> bool: ...
 
     def update(self, segment: Segment, progress: float) -> dict[str, float]: ...
+
+
+class ActorAgent(StateArrays):
+    """The setup the on-policy agents share: one ``actor`` module initialised from the seed, Adam
+    over its parameters, a torch generator for sampling, and ``rollout_steps`` read from the
+    config. Subclasses set ``rollout_grad`` and write ``update``; ``actor`` is their saved state."""
+
+    STATE = ("actor",)
+    config: Any
+
+    def _setup(self, actor: nn.Module, lr: float, seed: int, extra_seeds: int = 0) -> list[int]:
+        """Initialise ``actor``, its optimiser and the generator; returns ``extra_seeds`` more
+        child seeds of ``seed`` for the subclass (the first two always go to the actor and the
+        generator, so adding seeds never changes them)."""
+        init_seed, torch_seed, *extra = spawn_seeds(seed, 2 + extra_seeds)
+        self.actor = init_module(actor, init_seed)
+        self.optimizer = torch.optim.Adam(self.actor.parameters(), lr=lr)
+        self.generator = torch_generator(torch_seed)
+        return extra
+
+    @property
+    def rollout_steps(self) -> int:
+        return int(self.config.rollout_steps)
 
 
 def train_on_policy(
