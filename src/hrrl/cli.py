@@ -367,7 +367,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     experiment = get_experiment(args.name)
     if args.out is None and args.quick:
         raise InputError(
-            f"--quick needs --out DIR ({experiment.default_out} holds the full protocol's report)"
+            f"--quick needs --out DIR ({experiment.default_out} holds the committed report)"
         )
     out = Path(args.out) if args.out is not None else experiment.default_out
     check_output_dir(out)

@@ -191,6 +191,7 @@ def _all(runs: dict[str, list[dict]], key: str) -> list[float]:
 
 EXPERIMENT = Experiment(
     name="himeta-ml10",
+    report_dir="docs/experiments/himeta-ml10-full",  # the full protocol's report
     summary="HiMeta vs multi-task PPO and RL²-PPO on MetaWorld ML10 (≈ 1M steps per method)",
     run=run,
     default_seeds=2,

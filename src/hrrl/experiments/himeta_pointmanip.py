@@ -263,6 +263,7 @@ def _headline(seeds: list[dict]) -> dict[str, Any]:
 
 EXPERIMENT = Experiment(
     name="himeta-pointmanip",
+    report_dir="docs/experiments/himeta-pointmanip-full",  # the full protocol's report
     summary="HiMeta vs multi-task PPO / RL²-PPO, level ablations and macro-action probes on the "
     "point-manipulation suite",
     run=run,

@@ -256,6 +256,7 @@ def sources_section() -> str:
 
 EXPERIMENT = Experiment(
     name="pearl-nav2d",
+    report_dir="docs/experiments/pearl-nav2d-full",  # the full protocol's report
     summary="PEARL vs MAML vs RL² on 2-D navigation: return after k units of adaptation",
     run=run,
     default_seeds=3,
