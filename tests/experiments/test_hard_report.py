@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -47,3 +48,32 @@ def test_budgeted_managers_never_report_an_infeasible_hard_problem_solved(tiny_n
         out = _infeasible_check(policy, infeasible)
         assert out["reported_solved"] == 0 and out["problems"] == len(infeasible)
         assert out["certify"] > 0
+
+
+def test_decision_budget_sweep_measures_both_managers_and_renders(tiny_net) -> None:
+    from hrrl.experiments import _hard_sections as hs
+    from hrrl.experiments import _hard_sweep as sweep
+
+    free = make_problem(300, [], (1, 3, 5), id="free-0", category="hard-free", feasible=True)
+    problems = [free, *sweep.sweep_problems(generate_hard(7, {"hard-trap": 2}, ["hard-trap"]))]
+    optimal = {p.id: len(solve(p).path or ()) - 1 for p in problems}
+    other = V.NumpyValue(
+        V.train_value(V.ValueConfig(hidden=16, iterations=5), seed=1)[0].state_dict()
+    )
+    runs = [
+        sweep.measure(ManagerPolicy(net, ManagerConfig(decision_expansions=128)), problems, optimal)
+        for net in (tiny_net, other)
+    ]
+    for b in sweep.SWEEP_BUDGETS:
+        # the uniform manager ignores the network: identical whichever net is loaded
+        same = [json.dumps(r[str(b)]["uniform"], sort_keys=True) for r in runs]
+        assert same[0] == same[1]
+        free_row = runs[0][str(b)]["uniform"]["hard-free"]
+        assert free_row["budgeted_solved"] == 1.0 and free_row["efficiency"] == 1.0
+        for variant in sweep.VARIANTS:
+            for row in runs[0][str(b)][variant].values():
+                assert 0.0 <= row["budgeted_solved"] <= 1.0 and row["expansions"] > 0
+                assert row["efficiency"] != row["efficiency"] or 0 < row["efficiency"] <= 1.0
+    text = "\n".join(sweep.section(runs, hs.fmt))
+    assert "## Decision budget" in text and "| pops / decision | hard-free | hard-trap |" in text
+    assert all(f"| {b} |" in text for b in sweep.SWEEP_BUDGETS)

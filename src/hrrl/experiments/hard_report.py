@@ -42,6 +42,7 @@ from hrrl.core.report import load_note, write_report
 from hrrl.evaluation import evaluate
 from hrrl.experiments import _hard_measure as hm
 from hrrl.experiments import _hard_sections as hs
+from hrrl.experiments import _hard_sweep as sweep
 from hrrl.experiments._hard_measure import (
     ALL_FAMILIES,
     BUDGET,
@@ -55,6 +56,7 @@ from hrrl.experiments._hard_measure import (
     UNIFORM_V0,
 )
 from hrrl.problem import Problem
+from hrrl.solvers.numberline import solve
 from hrrl.suites.hard import generate_hard
 from hrrl.tasks.numberline_oracles import bfs_expansions
 
@@ -72,6 +74,9 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
     fast = [p for p in problems if p.extra["category"] not in SLOW]
     infeasible = [p for p in problems if not p.extra["feasible"]]
     bfs = {p.id: bfs_expansions(p) for p in problems if p.extra["feasible"]}
+    swept = sweep.sweep_problems(problems)
+    optimal = {p.id: len(solve(p).path or ()) - 1 for p in swept}
+    sweeps: list[dict[str, Any]] = []
     results: dict[str, list[dict[str, dict[str, float]]]] = defaultdict(list)
     certified: dict[str, list[dict[str, float]]] = defaultdict(list)
     timings: dict[str, list[float]] = defaultdict(list)
@@ -102,6 +107,7 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
         accuracy.append(hm.value_accuracy(net, measured))
         accuracy_v0.append(hm.value_accuracy(net_v0, measured))
         improved = partial(load_v2, new_dir)  # its config: budget, commit, reuse
+        sweeps.append(sweep.measure(improved(), swept, optimal))
         budgeted = partial(load_v2, run_dir, decision_expansions=BUDGET)
         methods: list[tuple[str, Callable[[], Any], Sequence[Problem]]] = [
             (LEARNED, improved, problems),
@@ -145,6 +151,7 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
         "value_accuracy": accuracy,
         "value_accuracy_v0": accuracy_v0,
         "bfs": bfs,
+        "sweep": sweeps,
         "load": load_note(),
         "wall_s": time.perf_counter() - started,
     }
@@ -152,13 +159,19 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
     (runs / "hard_report.json").write_text(text)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     (Path(out).parent / "hard_report.json").write_text(text)
-    sections = hs.sections(problems, bfs, raw, seeds, suite_seed)
+    sections = _with_sweep(hs.sections(problems, bfs, raw, seeds, suite_seed), sweeps)
     sections.append(
         f"Total wall time of this report: {time.perf_counter() - started:.0f} s; {load_note()}"
     )
     return write_report(
         out, "HRRL v2 on the hard families", _command(out, seeds, suite_seed, quick), sections
     )
+
+
+def _with_sweep(sections: list[str], sweeps: list[dict[str, Any]]) -> list[str]:
+    """The decision-budget sweep's section, placed before the timings."""
+    at = next((i for i, s in enumerate(sections) if s.startswith("## Timings")), len(sections))
+    return [*sections[:at], *sweep.section(sweeps, hs.fmt), "", *sections[at:]]
 
 
 def _command(out: Path, seeds: Sequence[int], suite_seed: int, quick: bool) -> str:
@@ -174,6 +187,7 @@ def render(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: 
     counts = {f: 4 for f in ALL_FAMILIES} | {"hard-1e6": 1} if quick else None
     problems = generate_hard(suite_seed, counts, ALL_FAMILIES)
     sections = hs.sections(problems, raw["bfs"], raw, seeds, suite_seed)
+    sections = _with_sweep(sections, raw.get("sweep", []))
     sections.append(
         f"Rendered from `{runs / 'hard_report.json'}` (measured by the run above). That run "
         f"took {raw['wall_s']:.0f} s; {raw['load']}"

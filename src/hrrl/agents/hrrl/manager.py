@@ -210,15 +210,19 @@ class _Field:
 
     def _estimate_rho(self) -> float:
         rng = np.random.default_rng(0)  # fixed: the estimate is a function of the field only
-        lo, hi = min(self.problem.start, self.target), max(self.problem.start, self.target)
-        if hi - lo < 2 * V.AHEAD:
+        start = self.problem.start
+        sign = 1 if self.target >= start else -1
+        span = abs(self.target - start)
+        if span < 2 * V.AHEAD:
             return 0.0
-        pos = rng.integers(lo, hi - V.AHEAD, size=RHO_SAMPLES)
+        # Positions sampled from the start toward the target (mirror-symmetric: a reverse
+        # problem gets the estimate of its mirror image).
+        pos = start + sign * rng.integers(0, span - V.AHEAD, size=RHO_SAMPLES)
         pos = pos[~self.dead[pos - self.base]]
         if not pos.size:
             return 0.0
         e = self._excess(pos, self._values(pos))
-        scale = float(self.lines[1].steps(np.array([V.AHEAD - 8]))[0])
+        scale = float(self.lines[sign].steps(np.array([V.AHEAD - 8]))[0])
         e = e[e < V.EXCESS_CAP - 0.5]
         return float(np.median(e) / scale) if e.size and scale > 0 else 0.0
 
@@ -246,8 +250,14 @@ class _Field:
             learned[near] = np.maximum(lb[rows][near], vals[np.flatnonzero(near), idx[near]])
             far = ~near
             if far.any():
-                scale = float(self.lines[1].steps(np.array([V.AHEAD]))[0])
-                e = self._excess(p[far], vals[far])
+                pf = p[far]
+                toward = np.where(self.target >= pf, 1, -1)  # the free line toward the target
+                scale = np.where(
+                    toward > 0,
+                    self.lines[1].steps(np.array([V.AHEAD]))[0],
+                    self.lines[-1].steps(np.array([V.AHEAD]))[0],
+                )
+                e = self._excess(pf, vals[far])
                 lbf = lb[rows][far]
                 learned[far] = lbf + e + self.rho * np.maximum(lbf - scale, 0.0)
             excess = np.maximum(learned - lb[rows] - self.margin, 0.0)
