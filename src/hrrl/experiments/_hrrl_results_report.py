@@ -160,7 +160,12 @@ def intro(quick: bool, seed: int, count: int) -> str:
         "pruned by the exact free-line bound, so its paths are optimal by construction and its "
         "expansions are 0.5–1.0× BFS's ([HARD.md](HARD.md)); its learned values only break ties "
         "and measure Δ = 0 against uniform ties. Read its column as model-based search with a "
-        "learned tie-breaker, not as a learned policy. The masked "
+        "learned tie-breaker, not as a learned policy. The *v2 budgeted manager* "
+        "(`--config v2-budgeted-expectile`, the issue #10 agent) is where the learned values "
+        "decide: each decision is a lookahead of at most 128 node pops ordered by the learned "
+        "cost-to-go, committing to a subgoal; it is incomplete (an exhaustive fallback, counted "
+        "in [HARD.md](HARD.md), certifies infeasibility or finds a path it missed), so its "
+        "optimality is measured, not guaranteed. The masked "
         "variant (moves onto forbidden states, or past the target with one-way moves, removed "
         "unless all are) is reported separately. Infeasible problems are never rolled out."
     )
@@ -187,5 +192,10 @@ def design_section() -> str:
             "values) and emits subgoals, and a worker that reaches each subgoal by lookahead "
             "(`manager.py`). Hard families, ablations and expansions beside BFS: "
             "[HARD.md](HARD.md).",
+            "- HRRL v2 budgeted (`--config v2-budgeted-expectile`): the same worker; the network "
+            "fits the 0.1-expectile of its Bellman target; the manager plans by receding horizon "
+            "(128 pops per decision, commits to the first quarter of the best path, keeps the "
+            "search tree below the subgoal). HARD.md measures it against the same manager with "
+            "the free-line bound instead of the learned values, at several budgets per decision.",
         ]
     )

@@ -1,10 +1,11 @@
 """``docs/RESULTS.md``: the HRRL agent against the solver, the greedy rule and the paper.
 
 The experiment ``hrrl-results`` (``hrrl experiment hrrl-results``; ``hrrl results --out
-docs/RESULTS.md`` is the same run under its own command line) trains the default, the paper and
-the v2 configurations, evaluates them on the validation suite (the learned policy greedy on its
-Q-values; the masked variant in its own, labelled column), times training and the T = 10^6
-evaluation, and measures what the paper's reward and its fixed waypoints do. Its report is
+docs/RESULTS.md`` is the same run under its own command line) trains the default, the paper, the
+v2 and the v2-budgeted-expectile configurations, evaluates them on the validation suite (the
+learned policy greedy on its Q-values; the masked variant in its own, labelled column), times
+training and the T = 10^6 evaluation, and measures what the paper's reward and its fixed
+waypoints do. Its report is
 ``docs/RESULTS.md`` (declared on the experiment), its headline numbers ``docs/RESULTS.json``.
 """
 
@@ -39,6 +40,8 @@ from hrrl.result import summarize
 from hrrl.suites.builtin import quick_suite, validation_suite
 
 REPORT = Path("docs/RESULTS.md")
+BUDGETED_LABEL = "HRRL v2 budgeted manager (learned values decide)"
+"""The ``--config v2-budgeted-expectile`` agent of issue #10 (``docs/HARD.md``)."""
 SLOW_FOR_PAPER = ("t1e5", "t1e6", "dense-1e5")
 """Categories the paper configuration is not rolled out on (it acts state by state, without
 memoized or repeated decisions, over budgets of up to 400,010 steps)."""
@@ -125,6 +128,10 @@ def _write(ctx: ExperimentContext, *, seed: int, runs: Path) -> list[Evaluated]:
     if quick:
         v2_config = dataclasses.replace(v2_config, value_iterations=300)
     v2_run, v2_info = _train_timed(v2_config, runs / "v2", seed)
+    budgeted_config = get_config("v2-budgeted-expectile")
+    if quick:
+        budgeted_config = dataclasses.replace(budgeted_config, value_iterations=300)
+    budgeted_run, budgeted_info = _train_timed(budgeted_config, runs / "v2-budgeted", seed)
     problems = (quick_suite if quick else validation_suite)(seed)
     paper_problems = [p for p in problems if p.category not in SLOW_FOR_PAPER]
     default_policy = load_policy(default_run)
@@ -138,6 +145,7 @@ def _write(ctx: ExperimentContext, *, seed: int, runs: Path) -> list[Evaluated]:
     from hrrl.agents.hrrl.v2 import load_policy as load_v2
 
     v2 = _evaluate("HRRL v2 (model search + learned ties)", problems, load_v2(v2_run))
+    budgeted = _evaluate(BUDGETED_LABEL, problems, load_v2(budgeted_run))
     exact_policy = HRRLPolicy(
         scorer=default_policy.scorer,
         config=dataclasses.replace(default_policy.config, waypoints="exact"),
@@ -159,13 +167,19 @@ def _write(ctx: ExperimentContext, *, seed: int, runs: Path) -> list[Evaluated]:
         "v2 training wall s": v2_info["training_time_s"],
         "v2 training CPU s": v2_info["training_cpu_s"],
         "validation suite evaluation wall s, HRRL v2 (solver included)": v2.seconds,
+        "v2 budgeted training wall s": budgeted_info["training_time_s"],
+        "v2 budgeted training CPU s": budgeted_info["training_cpu_s"],
+        "validation suite evaluation wall s, HRRL v2 budgeted (solver included)": (
+            budgeted.seconds
+        ),
     }
     sections = [
         rr.intro(quick, seed, len(problems)),
         "## Per category (success % of feasible / mean optimal÷steps over solved)\n\n"
-        + category_table([solver, greedy, default, masked, paper, v2])
+        + category_table([solver, greedy, default, masked, paper, v2, budgeted])
         + f"\n\nThe paper config is not rolled out on {', '.join(SLOW_FOR_PAPER)} (—).",
-        "## The paper's three problems (steps)\n\n" + paper_problem_table([default, masked, v2]),
+        "## The paper's three problems (steps)\n\n"
+        + paper_problem_table([default, masked, v2, budgeted]),
         rr.claims_section(default, timings),
         rr.paper_reward_section(paper, default, problems),
         rr.waypoint_section(exact, soft),
@@ -173,12 +187,15 @@ def _write(ctx: ExperimentContext, *, seed: int, runs: Path) -> list[Evaluated]:
         rr.design_section(),
     ]
     write_report(ctx.report, "HRRL agent: results", ctx.command, sections)
-    return [solver, greedy, default, masked, paper, v2, exact]
+    return [solver, greedy, default, masked, paper, v2, budgeted, exact]
 
 
 EXPERIMENT = Experiment(
     name="hrrl-results",
-    summary="HRRL agent (default, paper config, v2) vs solver and greedy on the validation suite",
+    summary=(
+        "HRRL agent (default, paper config, v2, v2 budgeted) vs solver and greedy on the "
+        "validation suite"
+    ),
     run=run,
     default_seeds=1,
     quick_seeds=1,
