@@ -120,7 +120,10 @@ def agent_section() -> str:
         "## HRRL v2 agent\n\n"
         "Rollouts of the manager + worker (`agents/hrrl/manager.py`) on hard families "
         "(`suites/hard.py`, seed 0), beside the exact solver on the same problems in the same "
-        "run. A decision is one manager subgoal; moves are the path's steps.\n\n" + table
+        "run. A decision is one manager subgoal; moves are the path's steps. The last row times "
+        "`evaluate` (the solver labels each problem, then the agent rolls out the feasible ones) "
+        "on the whole suite docs/HARD.md reports on, infeasible problems included; its moves "
+        "are the solved paths' steps.\n\n" + table
     )
 
 
