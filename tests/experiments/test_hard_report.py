@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 from hrrl.agents.hrrl import value as V
@@ -12,6 +13,7 @@ from hrrl.agents.hrrl.manager import ManagerConfig, ManagerPolicy
 from hrrl.experiments._hard_measure import exact_local_distances as _local_distances
 from hrrl.experiments._hard_measure import infeasible_check as _infeasible_check
 from hrrl.experiments._hard_measure import value_accuracy
+from hrrl.experiments._hard_sweep import sweep_problems
 from hrrl.problem import make_problem
 from hrrl.solvers.numberline import solve
 from hrrl.suites.hard import generate_hard
@@ -77,3 +79,21 @@ def test_decision_budget_sweep_measures_both_managers_and_renders(tiny_net) -> N
     text = "\n".join(sweep.section(runs, hs.fmt))
     assert "## Decision budget" in text and "| pops / decision | hard-free | hard-trap |" in text
     assert all(f"| {b} |" in text for b in sweep.SWEEP_BUDGETS)
+
+
+def test_calibration_measures_the_estimates_against_the_exact_cost_to_go(tiny_net) -> None:
+    from hrrl.experiments._hard_measure import _auc, calibration
+
+    assert _auc([2.0, 3.0], np.array([1.0, 2.0])) == 0.875
+    assert np.isnan(_auc([], np.array([1.0])))
+    problems = sweep_problems(generate_hard(7, {"hard-trap": 3}, ["hard-trap"]))
+    learned = calibration(ManagerPolicy(tiny_net, ManagerConfig(decision_expansions=64)), problems)
+    uniform = calibration(
+        ManagerPolicy(tiny_net, ManagerConfig(decision_expansions=64, weight=0.0)), problems
+    )
+    row, flat = learned["hard-trap"], uniform["hard-trap"]
+    assert row["positions"] > 0 and row["dead_ends"] > 0  # lane traps have dead ends
+    assert row["bound_bias"] <= 0  # the free-line bound never overestimates
+    assert flat["bias"] == flat["bound_bias"] == row["bound_bias"]  # uniform: h is the bound
+    assert flat["auc"] == 0.5 and 0.0 <= row["auc"] <= 1.0
+    assert row["mae"] >= abs(row["bias"])

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 
 from hrrl.agents.hrrl import value as V
-from hrrl.agents.hrrl.manager import PlanStats
+from hrrl.agents.hrrl.manager import ManagerPolicy, PlanStats, estimates
 from hrrl.problem import Problem
 from hrrl.solvers.checker import check_path
 from hrrl.suites.hard import EXTRA_FAMILIES, FAMILIES
-from hrrl.tasks.numberline_oracles import local_distances
+from hrrl.tasks.numberline_oracles import cost_to_go, local_distances
 
 BUDGET = 128
 """Manager lookahead budget per decision (node pops) of the budgeted rows, fixed a priori."""
@@ -134,3 +134,53 @@ def infeasible_check(policy: Any, problems: Sequence[Problem]) -> dict[str, floa
         "manager": float(np.mean(manager)) if manager else float("nan"),
         "certify": float(np.mean(certify)) if certify else float("nan"),
     }
+
+
+def calibration(
+    policy: ManagerPolicy, problems: Sequence[Problem], points: int = 40
+) -> dict[str, dict[str, float]]:
+    """Per family: the budgeted manager's estimate ``h`` at ``points`` evenly spaced free
+    positions between start and target, against the exact cost-to-go to the target
+    (:func:`~hrrl.tasks.numberline_oracles.cost_to_go`, the budget ignored; measurement only).
+    On positions that reach the target: the mean error of ``h`` and of the free-line bound
+    ``lb``. On the dead ends among them: how well the learned excess ``h − lb`` tells them
+    apart (AUC: the chance that a dead end's excess exceeds a live position's, ties half)."""
+    errors: dict[str, list[float]] = defaultdict(list)
+    bound: dict[str, list[float]] = defaultdict(list)
+    live: dict[str, list[float]] = defaultdict(list)
+    dead: dict[str, list[float]] = defaultdict(list)
+    for p in problems:
+        family = str(p.extra["category"])
+        spaced = np.unique(np.linspace(p.start, p.target, points).round().astype(np.int64))
+        xs = [int(x) for x in spaced if x not in p.forbidden and x != p.target]
+        h, lb, (lo, hi) = estimates(p, policy.net, policy.config, xs)
+        true = cost_to_go(p, lo, hi)[np.asarray(xs) - lo]
+        ok = np.isfinite(true) & np.isfinite(lb)
+        errors[family] += (h[ok] - true[ok]).tolist()
+        bound[family] += (lb[ok] - true[ok]).tolist()
+        live[family] += (h[ok] - lb[ok]).tolist()
+        with np.errstate(invalid="ignore"):  # inf − inf: the bound itself sees the dead end
+            dead[family] += (h[~np.isfinite(true)] - lb[~np.isfinite(true)]).tolist()
+    out = {}
+    for family, e in errors.items():
+        a, b = np.asarray(e), np.asarray(bound[family])
+        out[family] = {
+            "positions": float(a.size),
+            "bias": float(a.mean()) if a.size else float("nan"),
+            "mae": float(np.abs(a).mean()) if a.size else float("nan"),
+            "bound_bias": float(b.mean()) if b.size else float("nan"),
+            "dead_ends": float(len(dead[family])),
+            "auc": _auc(np.nan_to_num(dead[family], nan=np.inf), np.asarray(live[family])),
+        }
+    return out
+
+
+def _auc(positive: Sequence[float] | np.ndarray, negative: np.ndarray) -> float:
+    """P(a positive's score > a negative's), ties counted half (nan without both kinds)."""
+    pos = np.asarray(positive, dtype=float)
+    if not pos.size or not negative.size:
+        return float("nan")
+    neg = np.sort(negative)
+    below = np.searchsorted(neg, pos, "left")
+    upto = np.searchsorted(neg, pos, "right")
+    return float(np.mean((below + upto) / 2 / neg.size))

@@ -1,4 +1,5 @@
-"""The decision-budget sweep of ``docs/HARD.md``: where the learned values decide.
+"""Where the learned values decide (``docs/HARD.md``): the decision-budget sweep, and how well
+the manager's estimates match the exact cost-to-go.
 
 At the report's fixed budget (``BUDGET`` node pops per decision, with the tree kept between
 decisions) the budgeted manager with the learned cost-to-go and the same manager with the
@@ -114,4 +115,54 @@ def section(sweeps: list[dict[str, Any]], fmt: Any) -> list[str]:
         "values save search):",
         "",
         markdown_table(header, pops_rows),
+    ]
+
+
+def calibration_section(calibrations: list[dict[str, Any]], fmt: Any) -> list[str]:
+    """The calibration table from one ``_hard_measure.calibration`` result per training seed."""
+    if not calibrations:
+        return []
+    rows = []
+    for family, first in calibrations[0].items():
+
+        def vals(key: str, family: str = family) -> list[float]:
+            return [c[family][key] for c in calibrations if family in c]
+
+        rows.append(
+            [
+                family,
+                f"{first['positions']:.0f}",
+                fmt(vals("bias"), signed=True, bounds=(None, None)),
+                fmt(vals("mae"), digits=2),
+                f"{first['bound_bias']:+.2f}",
+                f"{first['dead_ends']:.0f}",
+                fmt(vals("auc"), bounds=(0.0, 1.0)),
+            ]
+        )
+    return [
+        "",
+        "## The manager's estimates against the exact cost-to-go",
+        "",
+        "At 40 evenly spaced free positions between start and target of every feasible problem "
+        "(10^6 excluded), the budgeted manager's learned estimate `h` (what its lookahead "
+        "orders nodes by; `--config v2-budgeted-expectile`) against the exact fewest moves to "
+        "the target (backward breadth-first search, budget ignored; measurement only). The "
+        "free-line bound `lb` (the uniform manager's estimate) is the same for every seed. "
+        "Dead ends (positions from which the target cannot be reached) are where a learned "
+        "value could save the search a detour: the AUC says how well the learned excess "
+        "`h − lb` ranks them above live positions (0.5: no better than chance; the bound's "
+        "own AUC is 0.5 except where `lb` is already infinite).",
+        "",
+        markdown_table(
+            [
+                "family",
+                "live positions (per seed)",
+                "learned h − exact: mean (moves)",
+                "learned: mean abs. error",
+                "bound lb − exact: mean",
+                "dead ends (per seed)",
+                "dead-end AUC of h − lb",
+            ],
+            rows,
+        ),
     ]

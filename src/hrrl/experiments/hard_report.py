@@ -77,6 +77,7 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
     swept = sweep.sweep_problems(problems)
     optimal = {p.id: len(solve(p).path or ()) - 1 for p in swept}
     sweeps: list[dict[str, Any]] = []
+    calibrations: list[dict[str, Any]] = []
     results: dict[str, list[dict[str, dict[str, float]]]] = defaultdict(list)
     certified: dict[str, list[dict[str, float]]] = defaultdict(list)
     timings: dict[str, list[float]] = defaultdict(list)
@@ -108,6 +109,7 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
         accuracy_v0.append(hm.value_accuracy(net_v0, measured))
         improved = partial(load_v2, new_dir)  # its config: budget, commit, reuse
         sweeps.append(sweep.measure(improved(), swept, optimal))
+        calibrations.append(hm.calibration(improved(), swept))
         budgeted = partial(load_v2, run_dir, decision_expansions=BUDGET)
         methods: list[tuple[str, Callable[[], Any], Sequence[Problem]]] = [
             (LEARNED, improved, problems),
@@ -152,6 +154,7 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
         "value_accuracy_v0": accuracy_v0,
         "bfs": bfs,
         "sweep": sweeps,
+        "calibration": calibrations,
         "load": load_note(),
         "wall_s": time.perf_counter() - started,
     }
@@ -159,7 +162,7 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
     (runs / "hard_report.json").write_text(text)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     (Path(out).parent / "hard_report.json").write_text(text)
-    sections = _with_sweep(hs.sections(problems, bfs, raw, seeds, suite_seed), sweeps)
+    sections = _with_sweep(hs.sections(problems, bfs, raw, seeds, suite_seed), raw)
     sections.append(
         f"Total wall time of this report: {time.perf_counter() - started:.0f} s; {load_note()}"
     )
@@ -168,10 +171,14 @@ def run(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: boo
     )
 
 
-def _with_sweep(sections: list[str], sweeps: list[dict[str, Any]]) -> list[str]:
-    """The decision-budget sweep's section, placed before the timings."""
+def _with_sweep(sections: list[str], raw: dict[str, Any]) -> list[str]:
+    """The decision-budget sweep's and the calibration's sections, placed before the timings."""
     at = next((i for i, s in enumerate(sections) if s.startswith("## Timings")), len(sections))
-    return [*sections[:at], *sweep.section(sweeps, hs.fmt), "", *sections[at:]]
+    extra = [
+        *sweep.section(raw.get("sweep", []), hs.fmt),
+        *sweep.calibration_section(raw.get("calibration", []), hs.fmt),
+    ]
+    return [*sections[:at], *extra, "", *sections[at:]]
 
 
 def _command(out: Path, seeds: Sequence[int], suite_seed: int, quick: bool) -> str:
@@ -187,7 +194,7 @@ def render(out: Path, seeds: Sequence[int], suite_seed: int, runs: Path, quick: 
     counts = {f: 4 for f in ALL_FAMILIES} | {"hard-1e6": 1} if quick else None
     problems = generate_hard(suite_seed, counts, ALL_FAMILIES)
     sections = hs.sections(problems, raw["bfs"], raw, seeds, suite_seed)
-    sections = _with_sweep(sections, raw.get("sweep", []))
+    sections = _with_sweep(sections, raw)
     sections.append(
         f"Rendered from `{runs / 'hard_report.json'}` (measured by the run above). That run "
         f"took {raw['wall_s']:.0f} s; {raw['load']}"

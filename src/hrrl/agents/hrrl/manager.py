@@ -280,6 +280,19 @@ class _Field:
         return bool(self.dead[position - self.base])
 
 
+def estimates(
+    problem: Problem, net: V.NumpyValue | None, config: ManagerConfig, positions: list[int]
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """The budgeted manager's cost-to-go estimates ``h`` (learned; ``lb`` when uniform) and the
+    free-line bound ``lb`` at free ``positions``, and the field's ``(lo, hi)`` (for measurement:
+    what the search orders its nodes by)."""
+    fld = _Field(problem, net, max(config.weight, 0.0), config.margin, config.use_rho)
+    learned = net is not None and config.weight > 0
+    lb = np.array([fld.lb_at(x) for x in positions])
+    h = np.array([fld.h_at(x) for x in positions]) if learned else lb.copy()
+    return h, lb, (fld.lo, fld.hi)
+
+
 def plan(
     problem: Problem, net: V.NumpyValue | None, config: ManagerConfig
 ) -> tuple[list[int] | None, PlanStats]:
