@@ -1,8 +1,8 @@
 """Where the learned values decide (``docs/HARD.md``): the decision-budget sweep, and how well
 the manager's estimates match the exact cost-to-go.
 
-At the report's fixed budget (``BUDGET`` node pops per decision, with the tree kept between
-decisions) the budgeted manager with the learned cost-to-go and the same manager with the
+At the report's fixed budget (128 node pops per decision, ``BUDGET``, with the tree kept
+between decisions) the budgeted manager with the learned cost-to-go and the same manager with the
 free-line bound (*uniform*) solve every family near the optimum, so the learned values can hardly
 change an outcome there. The smaller the budget, the more each decision rests on its ordering
 heuristic instead of on search: this sweep runs both managers (the ``v2-budgeted-expectile``
@@ -132,7 +132,7 @@ def calibration_section(calibrations: list[dict[str, Any]], fmt: Any) -> list[st
             [
                 family,
                 f"{first['positions']:.0f}",
-                fmt(vals("bias"), signed=True, bounds=(None, None)),
+                fmt(vals("bias"), digits=2, signed=True, bounds=(None, None)),
                 fmt(vals("mae"), digits=2),
                 f"{first['bound_bias']:+.2f}",
                 f"{first['dead_ends']:.0f}",
