@@ -183,4 +183,5 @@ EXPERIMENT = Experiment(
     run=run,
     default_seeds=3,
     quick_seeds=2,
+    report_dir="docs/experiments/rl2-mdps-full",  # the full protocol's report
 )
