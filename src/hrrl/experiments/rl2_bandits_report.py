@@ -229,7 +229,9 @@ def standing_section(grouped: dict) -> str:
         "the default protocol here trains a 64-unit GRU with PPO, γ 0.95, λ 0.9 on 7.7M pulls "
         "(n = 100). `--protocol faithful` isolates the hyperparameters: the paper's GRU-128, γ "
         "and λ at our 7.7M-pull budget (report in docs/experiments/rl2-bandits-faithful); "
-        "`--protocol faithful-4x` adds 4× the budget.",
+        "`--protocol faithful-4x` adds 4× the budget (docs/experiments/rl2-bandits-faithful-4x) "
+        "and `--protocol faithful-paper` trains on the paper's ≈ 125M pulls "
+        "(docs/experiments/rl2-bandits-faithful-paper).",
     ]
     return "\n".join(lines)
 
