@@ -98,7 +98,8 @@ FAITHFUL_4X = replace(FAITHFUL, name="faithful-4x", updates_n100=1200)
 2 free cores (report in docs/experiments/rl2-bandits-faithful-4x)."""
 FAITHFUL_PAPER = replace(FAITHFUL, name="faithful-paper", updates_n100=4883)
 """The paper's budget: 4,883 updates × 256 trials × 100 pulls = 125.0M pulls per policy (the
-≈ 125M of issue #15), ≈ 1 h of 2 free cores: on this machine the paper's own budget fits the
+≈ 125M of issue #15), ≈ 1 h of 2 free cores (report in
+docs/experiments/rl2-bandits-faithful-paper): on this machine the paper's own budget fits the
 issue's ≈ 2 h, so no larger one is needed."""
 FAITHFUL_QUICK = replace(FAITHFUL, rl2_settings=((100, 5),), updates_n100=40)
 PROTOCOLS = {("default", False): FULL, ("default", True): QUICK}
