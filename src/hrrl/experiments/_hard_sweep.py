@@ -1,7 +1,7 @@
 """Where the learned values decide (``docs/HARD.md``): the decision-budget sweep, and how well
 the manager's estimates match the exact cost-to-go.
 
-At the report's fixed budget (128 node pops per decision, ``BUDGET``, with the tree kept
+At the report's fixed budget (128 node pops per decision, with the search tree kept
 between decisions) the budgeted manager with the learned cost-to-go and the same manager with the
 free-line bound (*uniform*) solve every family near the optimum, so the learned values can hardly
 change an outcome there. The smaller the budget, the more each decision rests on its ordering

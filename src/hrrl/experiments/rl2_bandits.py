@@ -94,13 +94,12 @@ FAITHFUL = Protocol("faithful", N100, 0, updates_n100=300, batch_trials=256, rl2
 """n = 100 only (the Table 1 comparison) at the default budget (300 updates × 256 trials = 7.7M
 pulls per policy): the paper's hyperparameters at our budget, what fit this machine today."""
 FAITHFUL_4X = replace(FAITHFUL, name="faithful-4x", updates_n100=1200)
-"""The same at 4× the budget (30.7M pulls per policy, ≈ 1/4 of the paper's ≈ 125M): ≈ 10 min of
-2 free cores (report in docs/experiments/rl2-bandits-faithful-4x)."""
+"""The same at 4× the budget (30.7M pulls per policy, ≈ 1/4 of the paper's ≈ 125M); its
+report (docs/experiments/rl2-bandits-faithful-4x) records what it took on this machine."""
 FAITHFUL_PAPER = replace(FAITHFUL, name="faithful-paper", updates_n100=4883)
 """The paper's budget: 4,883 updates × 256 trials × 100 pulls = 125.0M pulls per policy (the
-≈ 125M of issue #15), ≈ 1 h of 2 free cores (report in
-docs/experiments/rl2-bandits-faithful-paper): on this machine the paper's own budget fits the
-issue's ≈ 2 h, so no larger one is needed."""
+≈ 125M of issue #15). Its report (docs/experiments/rl2-bandits-faithful-paper) records the run
+time: on this machine the paper's own budget fits the issue's ≈ 2 h, so no larger one is needed."""
 FAITHFUL_QUICK = replace(FAITHFUL, rl2_settings=((100, 5),), updates_n100=40)
 PROTOCOLS = {("default", False): FULL, ("default", True): QUICK}
 PROTOCOLS |= {("faithful", False): FAITHFUL, ("faithful", True): FAITHFUL_QUICK}
